@@ -1,0 +1,257 @@
+"""Corpus -> JSONL dataset: walk, convert (optionally in worker processes), write, report.
+
+Streaming throughout: tasks are converted a batch at a time with a bounded number of batches in
+flight, and each sample is written as soon as its turn in walk order comes, so memory does not grow
+with the corpus. Outputs are written atomically (:class:`~gui_agent_rl.schemas.JsonlWriter`): a
+crash or Ctrl-C leaves previous files as they were.
+
+>>> summary = build_dataset("examples/corpus", "data.jsonl", prompt=load_prompt())  # doctest: +SKIP
+>>> summary.kept, dict(summary.rejected)  # doctest: +SKIP
+(30, {})
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import os
+import random
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gui_agent_rl.datagen.convert import (
+    ConvertOptions,
+    StepConverter,
+    StepRejected,
+    escape_prompt,
+    sample_line,
+)
+from gui_agent_rl.datagen.prompts import load_prompt
+from gui_agent_rl.datagen.walk import TaskDir, iter_tasks, step_files
+from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, JsonlWriter
+
+__all__ = ["BuildSummary", "ConvertOptions", "build_dataset", "choose_val_tasks", "load_prompt"]
+
+log = logging.getLogger(__name__)
+
+TASKS_PER_JOB = 32  # tasks a worker converts per round trip: amortises pickling and IPC
+JOBS_IN_FLIGHT_PER_WORKER = 4  # bounds the results waiting to be written, so memory stays flat
+
+# Per step: a SampleBody (offset, bytes) when kept, (rel_path, kind, reason) when rejected.
+Outcome = tuple[int, bytes] | tuple[str, str, str]
+
+
+@dataclass
+class BuildSummary:
+    """What a build did; ``format()`` is the summary printed on stderr."""
+
+    output: Path
+    report: Path
+    val_output: Path | None = None
+    tasks: int = 0
+    steps: int = 0
+    kept: int = 0
+    kept_val: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.elapsed if self.elapsed > 0 else 0.0
+
+    def format(self) -> str:
+        n_rej = sum(self.rejected.values())
+        split = f" (train {self.kept}, val {self.kept_val} -> {self.val_output})" if self.val_output else ""
+        kept = self.kept + self.kept_val
+        lines = [
+            f"kept {kept} of {self.steps} steps in {self.tasks} tasks{split} -> {self.output}",
+            f"rejected {n_rej}" + (f" -> {self.report}" if n_rej else ""),
+        ]
+        lines += [f"  {kind}: {n}" for kind, n in self.rejected.most_common()]
+        lines.append(f"elapsed {self.elapsed:.2f} s, {self.steps_per_second:,.0f} steps/s")
+        return "\n".join(lines)
+
+
+def choose_val_tasks(task_ids: Sequence[str], fraction: float, seed: int) -> frozenset[str]:
+    """The tasks that go to the validation file: ``round(fraction * n)`` of them, at least one and
+    never all (a lone task stays in training), drawn with ``random.Random(seed)``: deterministic.
+
+    >>> sorted(choose_val_tasks([str(i) for i in range(10)], 0.2, seed=0))
+    ['6', '9']
+    """
+    if fraction <= 0 or not task_ids:
+        return frozenset()
+    n = len(task_ids)
+    if n < 2:
+        log.warning("only %d task: no validation split", n)
+        return frozenset()
+    k = min(max(round(n * fraction), 1), n - 1)
+    return frozenset(random.Random(seed).sample(sorted(task_ids), k))
+
+
+# Worker-process state: set once per process by _init_worker, so options travel once, not per task.
+_converter: StepConverter | None = None
+
+
+def _init_worker(options: ConvertOptions) -> None:
+    global _converter  # noqa: PLW0603 - one converter per worker process, by design
+    _converter = StepConverter(options)
+
+
+def _convert_task(converter: StepConverter, task: TaskDir) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for step in step_files(task):
+        try:
+            outcomes.append(converter.convert(step))
+        except StepRejected as exc:
+            outcomes.append((step.relative(converter.root), exc.kind, exc.reason))
+    return outcomes
+
+
+def _convert_job(tasks: list[TaskDir]) -> list[list[Outcome]]:
+    if _converter is None:
+        raise RuntimeError("worker process was not initialised")
+    return [_convert_task(_converter, t) for t in tasks]
+
+
+def _batches(tasks: Iterable[TaskDir], size: int) -> Iterator[list[TaskDir]]:
+    it = iter(tasks)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def convert_tasks(
+    tasks: Iterable[TaskDir], options: ConvertOptions, workers: int = 1
+) -> Iterator[tuple[TaskDir, list[Outcome]]]:
+    """``(task, outcomes)`` in walk order; with ``workers > 1`` converted in a process pool."""
+    if workers <= 1:
+        converter = StepConverter(options)
+        for task in tasks:
+            yield task, _convert_task(converter, task)
+        return
+    # Objects frozen before the fork are skipped by the workers' garbage collector, so the workers
+    # do not copy the parent's pages just to scan them (the advice of the gc.freeze docs).
+    gc.freeze()
+    try:
+        pool = multiprocessing.get_context().Pool(workers, _init_worker, (options,))
+    finally:
+        gc.unfreeze()
+    with pool:
+        pending: deque = deque()
+        for batch in _batches(tasks, TASKS_PER_JOB):
+            pending.append((batch, pool.apply_async(_convert_job, (batch,))))
+            if len(pending) >= workers * JOBS_IN_FLIGHT_PER_WORKER:
+                done, result = pending.popleft()
+                yield from zip(done, result.get(), strict=True)
+        while pending:
+            done, result = pending.popleft()
+            yield from zip(done, result.get(), strict=True)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    """A tqdm bar over tasks on stderr; a silent one unless ``enabled`` (a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, unit="task", file=sys.stderr, dynamic_ncols=True, leave=False, disable=not enabled
+    )
+
+
+def default_report_path(output: str | os.PathLike[str]) -> Path:
+    """``data.jsonl`` -> ``data.report.jsonl`` (next to the output)."""
+    out = Path(output)
+    return out.with_name(f"{out.stem}.report.jsonl" if out.suffix == ".jsonl" else f"{out.name}.report.jsonl")
+
+
+def default_val_path(output: str | os.PathLike[str]) -> Path:
+    """``data.jsonl`` -> ``data.val.jsonl``."""
+    out = Path(output)
+    return out.with_name(f"{out.stem}.val.jsonl" if out.suffix == ".jsonl" else f"{out.name}.val.jsonl")
+
+
+def build_dataset(
+    root: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    prompt: str,
+    report: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    val_fraction: float = 0.0,
+    seed: int = 0,
+    val_output: str | os.PathLike[str] | None = None,
+    reward_method: str | None = None,
+    image_check: str = "quick",
+    progress: bool = False,
+) -> BuildSummary:
+    """Build ``output`` (and the report, and with ``val_fraction`` a validation file) from ``root``.
+
+    ``ValueError`` when the prompt itself holds an image marker (the markers would outnumber the
+    images in every sample).
+    """
+    if IMAGE_PLACEHOLDER in prompt:
+        raise ValueError(f"the prompt prefix contains {IMAGE_PLACEHOLDER}; markers must match the images")
+    start = time.perf_counter()
+    options = ConvertOptions(os.path.abspath(root), reward_method, image_check)
+    tasks = list(iter_tasks(options.root))
+    if not tasks:
+        log.warning("%s has no task folders (folders named by digits, SPEC §2)", root)
+    val_tasks = choose_val_tasks([t.task_id for t in tasks], val_fraction, seed)
+    summary = BuildSummary(Path(output), Path(report) if report else default_report_path(output))
+    if val_tasks:
+        summary.val_output = Path(val_output) if val_output else default_val_path(output)
+    summary.tasks = len(tasks)
+    escaped_prompt = escape_prompt(prompt)
+    with ExitStack() as stack:
+        train_w = stack.enter_context(JsonlWriter(summary.output))
+        val_w = stack.enter_context(JsonlWriter(summary.val_output)) if summary.val_output else None
+        report_w = stack.enter_context(JsonlWriter(summary.report))
+        bar = stack.enter_context(_progress(len(tasks), progress))
+        for task, outcomes in convert_tasks(tasks, options, workers):
+            is_val = val_w is not None and task.task_id in val_tasks
+            first_id = (summary.kept_val if is_val else summary.kept) + 1
+            writer = val_w if is_val else train_w
+            kept = _write_outcomes(
+                outcomes, writer, first_id, report=report_w, summary=summary, prompt=escaped_prompt
+            )
+            if is_val:
+                summary.kept_val += kept
+            else:
+                summary.kept += kept
+            bar.update(1)
+    summary.elapsed = time.perf_counter() - start
+    return summary
+
+
+def _write_outcomes(
+    outcomes: list[Outcome],
+    writer: JsonlWriter,
+    first_id: int,
+    *,
+    report: JsonlWriter,
+    summary: BuildSummary,
+    prompt: bytes,
+) -> int:
+    """Write one task's samples (ids from ``first_id``) and rejections; returns how many were kept."""
+    lines = []
+    for outcome in outcomes:
+        if len(outcome) == 2:
+            lines.append(sample_line(first_id + len(lines), outcome, prompt))  # type: ignore[arg-type]
+        else:
+            path, kind, reason = outcome
+            report.write({"path": path, "reason": reason, "kind": kind})
+            summary.rejected[kind] += 1
+            log.debug("rejected %s: %s", path, reason)
+    if lines:  # one write per task: the writer adds the last newline
+        writer.write(orjson.Fragment(b"\n".join(lines)))
+    summary.steps += len(outcomes)
+    return len(lines)

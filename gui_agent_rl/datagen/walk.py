@@ -1,0 +1,71 @@
+"""Find tasks and steps in a corpus (SPEC §2), in numeric order. Never reads step contents or images.
+
+A task is a folder of ``ROOT`` whose name is all digits; a step is a file ``step_<n>.json`` inside
+it. Folders sort by their number (``2 < 10 < 100``), steps by ``n`` (``step_2 < step_10``); anything
+else (other folders, other files, empty task folders) is ignored without error.
+
+>>> [t.task_id for t in iter_tasks("examples/corpus")][:2]  # doctest: +SKIP
+['1001', '1002']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_STEP_NAME = re.compile(r"step_(\d+)\.json", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDir:
+    """One task folder: its id (the folder name) and its absolute path."""
+
+    task_id: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepFile:
+    """One step file of a task: the step number ``n`` of ``step_<n>.json`` and its absolute path."""
+
+    task_id: str
+    step: int
+    path: str
+
+    def relative(self, root: str) -> str:
+        """The path relative to ``root`` with ``/`` separators, as reports show it."""
+        return os.path.relpath(self.path, root).replace(os.sep, "/")
+
+
+def _numeric_key(name: str) -> tuple[int, str]:
+    # "007" and "7" are the same number; the name breaks the tie so the order is still total.
+    return int(name), name
+
+
+def iter_tasks(root: str | os.PathLike[str]) -> Iterator[TaskDir]:
+    """Task folders of ``root`` in numeric order (the listing is sorted up front, then streamed)."""
+    root = os.path.abspath(root)
+    with os.scandir(root) as entries:
+        names = [e.name for e in entries if e.name.isascii() and e.name.isdigit() and e.is_dir()]
+    for name in sorted(names, key=_numeric_key):
+        yield TaskDir(name, os.path.join(root, name))
+
+
+def step_files(task: TaskDir) -> list[StepFile]:
+    """The ``step_<n>.json`` files of one task, ordered by ``n``; an empty list for an empty folder."""
+    found: list[tuple[int, str]] = []
+    with os.scandir(task.path) as entries:
+        for entry in entries:
+            m = _STEP_NAME.fullmatch(entry.name)
+            if m and entry.is_file():
+                found.append((int(m.group(1)), entry.name))
+    found.sort()
+    return [StepFile(task.task_id, n, os.path.join(task.path, name)) for n, name in found]
+
+
+def iter_steps(root: str | os.PathLike[str]) -> Iterator[StepFile]:
+    """Every step of the corpus in walk order: tasks numerically, then steps numerically."""
+    for task in iter_tasks(root):
+        yield from step_files(task)
