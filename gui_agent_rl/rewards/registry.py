@@ -1,0 +1,132 @@
+"""Name -> reward callable: the one place that knows every reward.
+
+``get_reward_funcs(["format", "accuracy"], settings)`` builds the callables TRL's ``GRPOTrainer`` takes
+as ``reward_funcs``; a name of the form ``package.module:function`` loads a user's own reward. The
+``--reward_funcs`` help text is :func:`reward_help`, generated from :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, CoordinateFrame
+
+
+@dataclass
+class RewardSettings:
+    """What the configurable rewards read; the trainer fills it from the recipe and the processor."""
+
+    coordinate_frame: str = "resized"
+    """Frame the model's coordinates are read in: resized (Qwen2.5-VL's smart_resize), original, norm1000."""
+    min_pixels: int = DEFAULT_MIN_PIXELS
+    """The processor's min_pixels (for the resized frame)."""
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    """The processor's max_pixels (for the resized frame)."""
+    accuracy_method: str | None = None
+    """Box method for click/long_click (see rewards.accuracy.BOX_METHODS); None: default."""
+    normalize_format: bool = False
+    """Divide the format reward by 2.5 so it lies in [0, 1]."""
+    judge_model: str | None = None
+    """Model name sent to the llm_judge endpoint (None: $LLM_JUDGE_MODEL, else 'gpt-4o-mini')."""
+
+    def __post_init__(self) -> None:
+        CoordinateFrame(self.coordinate_frame)  # ValueError on a typo, at configuration time
+        from gui_agent_rl.rewards.accuracy import box_method
+
+        box_method(self.accuracy_method)
+
+
+def _format(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.format import FormatReward
+
+    return FormatReward(normalize=s.normalize_format)
+
+
+def _accuracy(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.accuracy import AccuracyReward
+
+    return AccuracyReward(s.coordinate_frame, s.min_pixels, s.max_pixels, s.accuracy_method)
+
+
+def _think_fields(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.extra import ThinkFieldsReward
+
+    return ThinkFieldsReward()
+
+
+def _schema(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.extra import SchemaReward
+
+    return SchemaReward()
+
+
+def _map(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.box_map import MapReward
+
+    return MapReward(s.coordinate_frame, s.min_pixels, s.max_pixels)
+
+
+def _llm_judge(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.llm_judge import LLMJudgeReward
+
+    return LLMJudgeReward(model=s.judge_model)
+
+
+#: name -> (factory, one-line description for --help)
+REGISTRY: dict[str, tuple[Callable[[RewardSettings], Callable], str]] = {
+    "format": (_format, "graded tags/JSON/think-fields format, 0-2.5 in steps of 0.5 (or /2.5)"),
+    "accuracy": (_accuracy, "type-gated action accuracy in [0, 1] (boxes, swipes, text, inquiry)"),
+    "think_fields": (_think_fields, "1 when the think block validates (four non-blank fields)"),
+    "schema": (_schema, "1 when the answer is a valid action of any type"),
+    "map": (_map, "COCO mAP of the answer's boxes against the true boxes (pycocotools)"),
+    "llm_judge": (_llm_judge, "0-1 from an OpenAI-compatible judge ($OPENAI_API_BASE/$OPENAI_API_KEY)"),
+}
+REWARD_NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def reward_help() -> str:
+    """Help text for a ``--reward_funcs`` option, one reward per line."""
+    width = max(map(len, REWARD_NAMES))
+    lines = [f"{name:<{width}}  {doc}" for name, (_, doc) in REGISTRY.items()]
+    lines.append(f"{'pkg.mod:fn':<{width}}  your own reward function (or callable class) by import path")
+    return "\n".join(lines)
+
+
+def load_reward(path: str) -> Callable:
+    """Import ``package.module:attribute``; a class is instantiated without arguments."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"reward path must look like 'package.module:function', got {path!r}")
+    try:
+        obj: Any = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot load reward {path!r}: {exc}") from None
+    if isinstance(obj, type):
+        obj = obj()
+    if not callable(obj):
+        raise ValueError(f"reward {path!r} is not callable")
+    return obj
+
+
+def get_reward_funcs(names: Sequence[str], settings: RewardSettings | None = None) -> list[Callable]:
+    """The reward callables for ``names``, in order.
+
+    >>> [f.__name__ for f in get_reward_funcs(["format", "accuracy"])]
+    ['format', 'accuracy']
+    """
+    if isinstance(names, str):
+        names = [names]
+    settings = settings or RewardSettings()
+    funcs = []
+    for name in names:
+        if ":" in name:
+            funcs.append(load_reward(name))
+        elif name in REGISTRY:
+            funcs.append(REGISTRY[name][0](settings))
+        else:
+            valid = ", ".join(REWARD_NAMES)
+            raise ValueError(f"unknown reward {name!r}; expected one of {valid} or 'package.module:function'")
+    return funcs
