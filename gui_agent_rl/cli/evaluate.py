@@ -1,0 +1,211 @@
+"""``gui-agent-rl eval`` (metrics of a predictions file) and ``gui-agent-rl viz`` (pictures of them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from gui_agent_rl.cli._common import UserError, existing_dir, existing_file, positive_int, writable_output
+
+ORDER = 50
+logger = logging.getLogger(__name__)
+
+RULES_HELP = """\
+matching rules (a step succeeds when the predicted type equals the truth's and):
+  click, long_click         the centre of the predicted box is inside the truth box enlarged
+                            --box-scale times about its centre (default 1.0), or, with
+                            --tap-distance, within that normalised screen distance of the box
+                            centre (x/width, y/height; AITW: --box-scale 2.4 --tap-distance 0.14)
+  type, open_app            text similarity (normalised Levenshtein, as the rewards) >= --text-threshold
+  swipe                     same direction of the finger (up/down/left/right)
+  inquiry                   same AnswerIndex
+  task_completed, task_impossible, wait, back    the type alone
+A missing prediction, or an answer that is not a valid action, is wrong and a format failure.
+grounding_accuracy: over samples whose truth is a click/long_click, a predicted click or long_click
+whose centre matches the truth box as above. --by-task: episode success = every step of a task
+right; goal progress = steps right before the task's first wrong one / its steps, averaged.
+Predicted coordinates are read in --frame and converted per sample with its image_sizes (the last
+image is the current screen), exactly as the accuracy reward does."""
+
+
+def _fraction(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be >= 0")
+    return x
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    from gui_agent_rl.rewards.accuracy import TAP_DISTANCE_THRESHOLD
+    from gui_agent_rl.schemas import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+
+    p.add_argument("--dataset", type=existing_file, required=True, help="dataset JSONL (from `build`)")
+    p.add_argument("--predictions", type=existing_file, required=True, help='JSON lines {"id", "completion"}')
+    g = p.add_argument_group("coordinates (as the rewards read them)")
+    g.add_argument(
+        "--frame",
+        choices=("resized", "original", "norm1000"),
+        default="resized",
+        help="where the model's numbers live (default resized: Qwen2.5-VL's smart_resize pixels)",
+    )
+    g.add_argument("--min-pixels", type=positive_int, help=f"processor min_pixels ({DEFAULT_MIN_PIXELS})")
+    g.add_argument("--max-pixels", type=positive_int, help=f"processor max_pixels ({DEFAULT_MAX_PIXELS})")
+    m = p.add_argument_group("matching rules (see below)")
+    m.add_argument("--box-scale", type=_fraction, default=1.0, help="enlarge truth boxes (default 1.0)")
+    m.add_argument(
+        "--tap-distance",
+        type=_fraction,
+        nargs="?",
+        const=TAP_DISTANCE_THRESHOLD,
+        default=None,
+        metavar="F",
+        help=f"also accept taps within F of the box centre (alone: {TAP_DISTANCE_THRESHOLD}); default off",
+    )
+    m.add_argument("--text-threshold", type=_fraction, default=0.8, help="text similarity needed (0.8)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_eval(sub)
+    _register_viz(sub)
+
+
+def _register_eval(sub: argparse._SubParsersAction) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "eval",
+        help="metrics of a predictions file: type accuracy, step success, grounding, rewards",
+        description="Score predictions against a dataset with the reward code; print a table.",
+        epilog=RULES_HELP,
+        formatter_class=fmt,
+    )
+    _add_common(p)
+    p.add_argument("--output", type=Path, help="write the metrics JSON here")
+    p.add_argument("--compare", type=existing_file, metavar="OTHER.json", help="print deltas against these")
+    p.add_argument("--by-task", action="store_true", help="episode success and goal progress per task_id")
+    p.add_argument("--rewards", default="format,accuracy", help="rewards to average (comma-separated)")
+    p.add_argument("--accuracy-method", default=None, help="box method of the accuracy reward")
+    p.add_argument("--per-sample", type=Path, metavar="OUT.jsonl", help="write each sample's verdict")
+    p.set_defaults(func=run_eval)
+
+
+def _register_viz(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser(
+        "viz",
+        help="one PNG per sample: truth (green) and prediction (red) on the screenshot",
+        description=(
+            "Draw truth (green box/arrow) and prediction (red box with its centre, or arrow) on the\n"
+            "current screenshot, the previous one beside it, both actions written underneath.\n"
+            "Screens taller than --height are scaled down (drawings too); coordinates in the text\n"
+            "stay original pixels. One PNG per sample, NNNNN_<id>.png (NNNNN: position in the dataset)."
+        ),
+        epilog=RULES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(v)
+    v.add_argument("--output", type=Path, required=True, help="folder for the PNGs (created)")
+    v.add_argument(
+        "--image-folder",
+        type=existing_dir,
+        help="root the dataset's image paths are relative to (default: the dataset's folder, or the "
+        "folder named like the dataset beside it, DATA.jsonl -> DATA/, when the images are there)",
+    )
+    v.add_argument("--limit", type=positive_int, help="at most N pictures")
+    v.add_argument("--only-wrong", action="store_true", help="only samples that are not a step success")
+    v.add_argument("--height", type=positive_int, default=800, help="scale taller screens down to this")
+    v.set_defaults(func=run_viz)
+
+
+def _settings_and_rules(args: argparse.Namespace, accuracy_method: str | None = None) -> tuple:
+    from gui_agent_rl.evaluate.metrics import MatchRules
+    from gui_agent_rl.rewards.registry import RewardSettings
+    from gui_agent_rl.schemas import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+
+    try:
+        settings = RewardSettings(
+            coordinate_frame=args.frame,
+            min_pixels=args.min_pixels or DEFAULT_MIN_PIXELS,
+            max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+            accuracy_method=accuracy_method,
+        )
+        rules = MatchRules(args.box_scale, args.tap_distance, args.text_threshold)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return settings, rules
+
+
+def _load(args: argparse.Namespace) -> list:
+    from gui_agent_rl.evaluate.predictions import join_predictions, read_predictions
+    from gui_agent_rl.schemas import read_samples
+
+    try:
+        return join_predictions(read_samples(args.dataset), read_predictions(args.predictions))
+    except ValueError as exc:  # JsonlError is a ValueError naming path:line
+        raise UserError(str(exc)) from None
+
+
+def _read_metrics(path: Path) -> dict:
+    try:
+        other = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read metrics JSON ({exc})") from None
+    if not isinstance(other, dict) or "count" not in other:
+        raise UserError(f"{path}: not a metrics file written by `gui-agent-rl eval`")
+    return other
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from gui_agent_rl.evaluate.report import format_report
+    from gui_agent_rl.evaluate.scoring import evaluate, write_verdicts
+
+    for out in (args.output, args.per_sample):
+        if out is not None:
+            writable_output(out)
+    other = _read_metrics(args.compare) if args.compare else None
+    settings, rules = _settings_and_rules(args, args.accuracy_method)
+    names = [n.strip() for n in args.rewards.split(",") if n.strip()]
+    rows = _load(args)
+    try:
+        result = evaluate(rows, rules, settings, names, by_task=args.by_task)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.output:
+        args.output.write_text(
+            json.dumps(result.metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    if args.per_sample:
+        write_verdicts(args.per_sample, result.results)
+    print(format_report(result.metrics, other, args.compare.name if args.compare else "other"))
+    if args.output:
+        print(f"\nmetrics written to {args.output}")
+    return 0
+
+
+def run_viz(args: argparse.Namespace) -> int:
+    from gui_agent_rl.evaluate.pictures import draw_all, resolve_image_folder
+    from gui_agent_rl.evaluate.scoring import evaluate
+
+    settings, rules = _settings_and_rules(args)
+    rows = _load(args)
+    try:
+        verdicts = evaluate(rows, rules, settings, ("accuracy",)).results
+        folder = resolve_image_folder(args.dataset, [r.sample for r in rows], args.image_folder)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    chosen = [
+        (i, row, v)
+        for i, (row, v) in enumerate(zip(rows, verdicts, strict=True))
+        if not (args.only_wrong and v.step_ok)
+    ]
+    chosen = chosen[: args.limit] if args.limit else chosen
+    args.output.mkdir(parents=True, exist_ok=True)
+    try:
+        written = draw_all(chosen, folder, args.output, settings, height=args.height)
+    except FileNotFoundError as exc:
+        raise UserError(f"{exc} (set --image-folder to the corpus root)") from None
+    print(f"{written} pictures of {len(rows)} samples written to {args.output}/ (images from {folder})")
+    return 0

@@ -1,0 +1,205 @@
+"""Per-step matching rules and the metrics papers report, computed with the reward code's helpers.
+
+A prediction is the answer of the model's completion parsed as an action (``parse_completion``); a
+missing prediction, or one whose answer is not a valid action, is wrong and a format failure. The
+predicted coordinates are converted to original pixels with the rewards' ``pred_to_original`` (frame
+``resized``, ``original`` or ``norm1000``; the image size is the last entry of the sample's
+``image_sizes``). A step is a **success** when the type equals the truth's and:
+
+- ``click`` / ``long_click``: the centre of the predicted box lies inside the truth box (edges
+  included) after enlarging the truth box ``box_scale`` times about its centre (default 1.0: the box
+  as annotated; 1.2 = 20% wider and taller; AITW's "1.4x" augment is 2.4 here), **or**, when
+  ``tap_distance`` is set, within that distance of the truth box's centre measured in screen
+  fractions (the rewards' ``screen_distance``: x / width, y / height), like AITW's
+  ``TAP_DISTANCE_THRESHOLD = 0.14``; off by default. AITW's whole tap rule is ``box_scale=2.4,
+  tap_distance=0.14`` (the ``distance`` accuracy method). A sample without ``image_sizes`` is measured
+  against the rewards' ``FALLBACK_SCREEN``, as the accuracy reward does.
+- ``type`` / ``open_app``: the rewards' ``text_similarity`` (normalised Levenshtein) >= ``text_threshold``
+  (default 0.8).
+- ``swipe``: the same direction (``swipe_direction``: up/down/left/right of the finger's motion).
+- ``inquiry``: the same ``AnswerIndex``.
+- ``task_completed``, ``task_impossible``, ``wait``, ``back``: the type alone (the accuracy reward
+  also grades the summary text of the two task types; evaluation does not, as AITW's matching).
+
+``grounding_accuracy`` counts the samples whose truth is a click or long_click and whose prediction
+is either of the two with its centre matching the truth box as above (click vs long_click ignored).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gui_agent_rl.rewards.accuracy import FALLBACK_SCREEN, pred_to_original, screen_distance, swipe_direction
+from gui_agent_rl.rewards.text import text_similarity
+from gui_agent_rl.schemas import BOX_ACTION_TYPES, Action, Box, CoordinateFrame, ImageFrame, Point
+
+DEFAULT_TEXT_THRESHOLD = 0.8
+INVALID = "invalid"  # the confusion matrix's column for answers that are not valid actions
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRules:
+    """Tolerances of the step-success rule (see the module docstring)."""
+
+    box_scale: float = 1.0
+    tap_distance: float | None = None
+    text_threshold: float = DEFAULT_TEXT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if self.box_scale <= 0:
+            raise ValueError(f"box_scale must be positive, got {self.box_scale}")
+        if self.tap_distance is not None and self.tap_distance < 0:
+            raise ValueError(f"tap_distance must be >= 0, got {self.tap_distance}")
+        if not 0 <= self.text_threshold <= 1:
+            raise ValueError(f"text_threshold must be in [0, 1], got {self.text_threshold}")
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """The verdict on one sample; ``reason`` says in words why it is right or wrong."""
+
+    id: int | str
+    truth: Action
+    pred: Action | None
+    type_ok: bool
+    step_ok: bool
+    grounding_ok: bool | None  # None unless the truth is a click or long_click
+    reason: str
+    task_id: str | None = None
+    step: int | None = None
+    rewards: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def pred_type(self) -> str:
+        return self.pred.action_type if self.pred is not None else INVALID
+
+
+def point_matches_box(point: Point, truth: Box, frame: ImageFrame | None, rules: MatchRules) -> bool:
+    """The click rule: inside the enlarged truth box, or within ``tap_distance`` of its centre.
+
+    Distances are normalised by the screen (``frame``, or the rewards' ``FALLBACK_SCREEN``).
+
+    >>> point_matches_box(Point(11, 5), Box(0, 0, 10, 10), None, MatchRules(box_scale=1.2))
+    True
+    """
+    if truth.scaled_about_center(rules.box_scale).contains(point):
+        return True
+    if rules.tap_distance is None:
+        return False
+    return screen_distance(point, truth.center, frame or FALLBACK_SCREEN) <= rules.tap_distance
+
+
+def match_parameters(
+    pred: Action,
+    truth: Action,
+    frame: ImageFrame | None,
+    pred_frame: CoordinateFrame | str,
+    rules: MatchRules,
+) -> tuple[bool, str]:
+    """``(right, reason)`` for two actions of the same type."""
+    kind = truth.action_type
+    if kind in BOX_ACTION_TYPES:
+        box, _ = pred_to_original(pred, frame, pred_frame)
+        if box is None:
+            return False, "no predicted box"
+        c = box.center
+        ok = point_matches_box(c, truth.box, frame, rules)
+        return ok, f"centre ({c.x:.0f},{c.y:.0f}) {'matches' if ok else 'misses'} the box"
+    if kind == "swipe":
+        _, ends = pred_to_original(pred, frame, pred_frame)
+        got = swipe_direction(*ends) if ends is not None else None
+        want = swipe_direction(truth.start, truth.end)
+        return got == want, f"swipe {got or 'nowhere'}, truth {want or 'nowhere'}"
+    if kind in ("type", "open_app"):
+        similarity = text_similarity(pred.text, truth.text)
+        ok = similarity >= rules.text_threshold
+        return ok, f"text similarity {similarity:.2f} {'>=' if ok else '<'} {rules.text_threshold:g}"
+    if kind == "inquiry":
+        got, want = pred.inquiry.answer_index, truth.inquiry.answer_index
+        return got == want, f"answer index {got}, truth {want}"
+    return True, "type matches"
+
+
+def judge_step(
+    pred: Action | None,
+    truth: Action,
+    frame: ImageFrame | None,
+    pred_frame: CoordinateFrame | str,
+    rules: MatchRules,
+    *,
+    error: str | None = None,
+) -> tuple[bool, bool, bool | None, str]:
+    """``(type_ok, step_ok, grounding_ok, reason)`` for one prediction (None: invalid, ``error`` says why)."""
+    grounding: bool | None = None
+    if truth.action_type in BOX_ACTION_TYPES:
+        grounding = False
+        if pred is not None and pred.action_type in BOX_ACTION_TYPES:
+            box, _ = pred_to_original(pred, frame, pred_frame)
+            grounding = box is not None and point_matches_box(box.center, truth.box, frame, rules)
+    if pred is None:
+        return False, False, grounding, error or "no valid action"
+    if pred.action_type != truth.action_type:
+        return False, False, grounding, f"type {pred.action_type}, truth {truth.action_type}"
+    ok, reason = match_parameters(pred, truth, frame, pred_frame, rules)
+    return True, ok, grounding, reason
+
+
+def _rate(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def aggregate(results: Sequence[StepResult]) -> dict:
+    """The metrics dict (without ``rewards``/``by_task``) over all results.
+
+    ``format_rate`` is the share of predictions whose answer parsed as a valid action.
+    """
+    per_type: dict[str, dict] = {}
+    confusion: dict[str, Counter] = defaultdict(Counter)
+    groups: dict[str, list[StepResult]] = defaultdict(list)
+    for r in results:
+        groups[r.truth.action_type].append(r)
+        confusion[r.truth.action_type][r.pred_type] += 1
+    for kind in sorted(groups):
+        rs = groups[kind]
+        per_type[kind] = {
+            "count": len(rs),
+            "type_accuracy": _rate([r.type_ok for r in rs]),
+            "step_success": _rate([r.step_ok for r in rs]),
+        }
+    grounding = [r.grounding_ok for r in results if r.grounding_ok is not None]
+    return {
+        "count": len(results),
+        "type_accuracy": _rate([r.type_ok for r in results]),
+        "step_success": _rate([r.step_ok for r in results]),
+        "grounding_accuracy": _rate(grounding),
+        "grounding_count": len(grounding),
+        "format_rate": _rate([r.pred is not None for r in results]),
+        "per_type": per_type,
+        "confusion": {t: dict(sorted(confusion[t].items())) for t in sorted(confusion)},
+    }
+
+
+def task_metrics(results: Sequence[StepResult]) -> dict:
+    """Episode success and mean goal progress over the tasks (``task_id``), steps in ``step`` order.
+
+    Goal progress of a task = (steps right before its first wrong step) / (its steps).
+    Raises ``ValueError`` naming the first sample without a ``task_id``.
+    """
+    tasks: dict[str, list[StepResult]] = defaultdict(list)
+    for r in results:
+        if r.task_id is None:
+            raise ValueError(f"sample {r.id!r} has no task_id; --by-task needs one on every sample")
+        tasks[r.task_id].append(r)
+    successes, progress = [], []
+    for steps in tasks.values():
+        ordered = sorted(steps, key=lambda r: (r.step is None, r.step or 0))
+        right_prefix = next((i for i, r in enumerate(ordered) if not r.step_ok), len(ordered))
+        successes.append(right_prefix == len(ordered))
+        progress.append(right_prefix / len(ordered))
+    return {
+        "tasks": len(tasks),
+        "episode_success": _rate(successes),
+        "goal_progress": sum(progress) / len(progress) if progress else None,
+    }

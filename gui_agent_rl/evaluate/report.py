@@ -1,0 +1,103 @@
+"""The terminal view of a metrics dict: aligned plain-text tables, and deltas against another run.
+
+Rates are shown as percentages and their deltas in percentage points (pp); reward means as numbers.
+Plain text on purpose: it reads the same in a terminal, a log file and a CI page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+RATE_KEYS = ("type_accuracy", "step_success", "grounding_accuracy", "format_rate")
+TASK_KEYS = ("episode_success", "goal_progress")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns aligned: the first to the left, the others to the right.
+
+    >>> print(table(["a", "bb"], [["x", "1"], ["yyy", "22"]]))
+    a    bb
+    x     1
+    yyy  22
+    """
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        first = str(cells[0]).ljust(widths[0])
+        rest = [str(c).rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest]).rstrip()
+
+    return "\n".join(line(r) for r in [header, *rows])
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _delta(new: float | None, old: float | None, rate: bool) -> str:
+    if new is None or old is None:
+        return "-"
+    d = new - old
+    return f"{100 * d:+.2f} pp" if rate else f"{d:+.4f}"
+
+
+def _summary_rows(metrics: dict, other: dict | None) -> list[list[str]]:
+    entries = [(k, metrics.get(k), other.get(k) if other else None, True) for k in RATE_KEYS]
+    rewards, old_rewards = metrics.get("rewards", {}), (other or {}).get("rewards", {})
+    entries += [(f"reward {k}", v, old_rewards.get(k), False) for k, v in rewards.items()]
+    tasks, old_tasks = metrics.get("by_task"), (other or {}).get("by_task") or {}
+    if tasks:
+        entries += [(k, tasks.get(k), old_tasks.get(k), True) for k in TASK_KEYS]
+    rows = []
+    for name, value, old, rate in entries:
+        row = [name, _pct(value) if rate else _num(value)]
+        if other is not None:
+            row += [_pct(old) if rate else _num(old), _delta(value, old, rate)]
+        rows.append(row)
+    return rows
+
+
+def _rules_line(metrics: dict) -> str:
+    r = metrics.get("rules", {})
+    tap = r.get("tap_distance")
+    return (
+        f"{metrics.get('count', 0)} samples; frame {r.get('frame', '?')}; box x{r.get('box_scale', 1.0):g}; "
+        f"tap distance {'off' if tap is None else f'{tap:g}'}; text >= {r.get('text_threshold', '?')}"
+    )
+
+
+def _per_type_rows(metrics: dict, other: dict | None) -> list[list[str]]:
+    old_types = (other or {}).get("per_type", {})
+    rows = []
+    for kind, m in metrics.get("per_type", {}).items():
+        row = [kind, str(m["count"]), _pct(m["type_accuracy"]), _pct(m["step_success"])]
+        if other is not None:
+            row.append(_delta(m["step_success"], old_types.get(kind, {}).get("step_success"), True))
+        rows.append(row)
+    return rows
+
+
+def _confusion(metrics: dict) -> str:
+    confusion = metrics.get("confusion", {})
+    columns = sorted({p for row in confusion.values() for p in row}, key=lambda c: (c == "invalid", c))
+    rows = [[truth, *(str(row.get(c, "")) for c in columns)] for truth, row in confusion.items()]
+    return table(["truth \\ model", *columns], rows)
+
+
+def format_report(metrics: dict, other: dict | None = None, other_name: str = "other") -> str:
+    """The whole terminal report; with ``other``, a column of its values and the deltas."""
+    header = ["metric", "value"] + ([other_name, "delta"] if other is not None else [])
+    type_header = ["type", "count", "type acc", "step success"] + (["delta"] if other is not None else [])
+    parts = [_rules_line(metrics)]
+    if other is not None and other.get("rules") != metrics.get("rules"):
+        parts.append(f"note: {other_name} used other rules: {_rules_line(other)}")
+    if other is not None and other.get("count") != metrics.get("count"):
+        parts.append(f"note: {other_name} has {other.get('count')} samples, this run {metrics.get('count')}")
+    parts += ["", table(header, _summary_rows(metrics, other))]
+    parts += ["", table(type_header, _per_type_rows(metrics, other))]
+    parts += ["", _confusion(metrics)]
+    return "\n".join(parts)

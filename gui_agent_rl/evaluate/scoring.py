@@ -1,0 +1,154 @@
+"""Score a joined (sample, completion) list: step verdicts, reward means and the metrics dict.
+
+The rewards are the trainer's own callables (``get_reward_funcs``) called once over the whole set
+with the columns a trainer passes (``solution``, ``image_sizes``, ``accu_reward_method``), so the
+``rewards`` means are what the reward logs would show for these completions. A missing prediction is
+scored as the empty completion.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gui_agent_rl.evaluate.metrics import MatchRules, StepResult, aggregate, judge_step, task_metrics
+from gui_agent_rl.evaluate.predictions import Scored
+from gui_agent_rl.rewards.parsing import current_screen, truth_action
+from gui_agent_rl.rewards.registry import RewardSettings, get_reward_funcs
+from gui_agent_rl.schemas import Action, ImageFrame, JsonlWriter, Sample, parse_completion
+
+DEFAULT_REWARDS = ("format", "accuracy")
+
+
+def sample_truth(sample: Sample) -> Action:
+    """The sample's true action, parsed as the rewards parse it (an ``<answer>`` wrapper tolerated).
+
+    Raises ``ValueError`` naming the sample: bad truth is a data error, never a silent 0.
+    """
+    return truth_action(sample.solution, f"sample {sample.id!r}: solution")
+
+
+def image_frame(sample: Sample, settings: RewardSettings) -> ImageFrame | None:
+    """The current screen (last image) with the processor's pixel limits; None without image sizes."""
+    return current_screen(
+        sample.image_sizes, f"sample {sample.id!r}: image_sizes", settings.min_pixels, settings.max_pixels
+    )
+
+
+def reward_columns(rows: Sequence[Scored]) -> dict[str, list]:
+    """The keyword columns a TRL trainer passes to reward functions, for these samples."""
+    return {
+        "id": [r.sample.id for r in rows],  # the rewards name the sample in their errors
+        "solution": [r.sample.solution for r in rows],
+        "image_sizes": [[list(s) for s in r.sample.image_sizes or []] for r in rows],
+        "accu_reward_method": [r.sample.accu_reward_method for r in rows],
+    }
+
+
+def reward_scores(
+    rows: Sequence[Scored], names: Sequence[str], settings: RewardSettings
+) -> dict[str, list[float | None]]:
+    """``{reward name: per-sample score}`` from the trainer's reward callables."""
+    completions = [r.completion or "" for r in rows]
+    prompts = [r.sample.prompt for r in rows]
+    columns = reward_columns(rows)
+    funcs = get_reward_funcs(list(names), settings)
+    return {
+        name: list(f(prompts, completions, None, **columns)) for name, f in zip(names, funcs, strict=True)
+    }
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    results: list[StepResult]
+    metrics: dict
+
+
+def judge_row(
+    row: Scored, truth: Action, rules: MatchRules, settings: RewardSettings, rewards: dict[str, float | None]
+) -> StepResult:
+    """The verdict on one (sample, completion) pair."""
+    parsed = parse_completion(row.completion) if row.completion is not None else None
+    pred = parsed.action if parsed is not None else None
+    error = "no prediction" if parsed is None else parsed.error
+    frame = image_frame(row.sample, settings)
+    type_ok, step_ok, grounding_ok, reason = judge_step(
+        pred, truth, frame, settings.coordinate_frame, rules, error=error
+    )
+    sample = row.sample
+    return StepResult(
+        sample.id, truth, pred, type_ok, step_ok, grounding_ok, reason, sample.task_id, sample.step, rewards
+    )
+
+
+def rules_record(rules: MatchRules, settings: RewardSettings) -> dict:
+    """The settings a metrics file was computed under (``--compare`` warns when they differ)."""
+    return {
+        "box_scale": rules.box_scale,
+        "tap_distance": rules.tap_distance,
+        "text_threshold": rules.text_threshold,
+        "frame": str(getattr(settings.coordinate_frame, "value", settings.coordinate_frame)),
+        "min_pixels": settings.min_pixels,
+        "max_pixels": settings.max_pixels,
+        "accuracy_method": settings.accuracy_method,
+    }
+
+
+def evaluate(
+    rows: Sequence[Scored],
+    rules: MatchRules | None = None,
+    settings: RewardSettings | None = None,
+    reward_names: Sequence[str] = DEFAULT_REWARDS,
+    by_task: bool = False,
+) -> Evaluation:
+    """Judge every step and aggregate; ``metrics`` is what ``gui-agent-rl eval`` writes.
+
+    >>> rows = join_predictions(read_samples("d.jsonl"), read_predictions("p.jsonl"))  # doctest: +SKIP
+    >>> ev = evaluate(rows, MatchRules(box_scale=1.2))  # doctest: +SKIP
+    >>> ev.metrics["step_success"]  # doctest: +SKIP
+    0.75
+    """
+    rules = rules or MatchRules()
+    settings = settings or RewardSettings()
+    truths = [sample_truth(row.sample) for row in rows]  # bad truth: our message, before the rewards'
+    scores = reward_scores(rows, reward_names, settings)
+    results = [
+        judge_row(row, truth, rules, settings, {name: values[i] for name, values in scores.items()})
+        for i, (row, truth) in enumerate(zip(rows, truths, strict=True))
+    ]
+    metrics = aggregate(results)
+    metrics["rewards"] = {name: _mean(values) for name, values in scores.items()}
+    metrics["rules"] = rules_record(rules, settings)
+    if by_task:
+        metrics["by_task"] = task_metrics(results)
+    return Evaluation(results, metrics)
+
+
+def verdict_record(result: StepResult) -> dict:
+    """One line of ``eval --per-sample``: the verdict on a sample and its reward scores."""
+    return {
+        "id": result.id,
+        "task_id": result.task_id,
+        "step": result.step,
+        "truth_type": result.truth.action_type,
+        "pred_type": result.pred_type,
+        "type_ok": result.type_ok,
+        "step_ok": result.step_ok,
+        "grounding_ok": result.grounding_ok,
+        "reason": result.reason,
+        "rewards": result.rewards,
+    }
+
+
+def write_verdicts(path: str | os.PathLike[str], results: Sequence[StepResult]) -> int:
+    """Write one :func:`verdict_record` per result as JSON lines (atomically)."""
+    with JsonlWriter(path) as writer:
+        for result in results:
+            writer.write(verdict_record(result))
+    return writer.count
