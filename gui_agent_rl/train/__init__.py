@@ -1,0 +1,1 @@
+"""The thin layer over TRL's GRPOTrainer (needs the [train] extra)."""

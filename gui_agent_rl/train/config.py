@@ -1,0 +1,189 @@
+"""Script arguments for GRPO training, read by TRL's parser from a recipe YAML plus command-line overrides.
+
+Three dataclasses, as in ``trl/scripts/grpo.py``: :class:`GuiScriptArguments` (data, rewards, pixels),
+:class:`GuiGRPOConfig` (everything ``GRPOConfig`` takes; ``--deepspeed`` also accepts a shipped config
+name) and :class:`GuiModelConfig` (TRL's model/LoRA options; ``--torch_dtype`` kept as the seed's
+alias of ``--dtype``). Argument names follow the seed (VLM-R1's ``grpo_jsonl.py``).
+
+>>> args = parse_train_args(["--config", "recipes/tiny-cpu.yaml", "--max_steps", "2"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from trl import GRPOConfig, ModelConfig, ScriptArguments, TrlParser
+
+from gui_agent_rl.rewards.registry import REWARD_NAMES
+from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+
+DEEPSPEED_CONFIGS = ("zero2", "zero3", "zero3_offload")
+
+
+class ConfigError(ValueError):
+    """A bad training argument or config file; the CLI prints it as one line (exit 2)."""
+
+
+@dataclass
+class GuiScriptArguments(ScriptArguments):
+    """Data, rewards and image settings (the seed's names)."""
+
+    data_file_paths: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Training JSONL files (repeat, or join with ':' as the seed did)."},
+    )
+    image_folders: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Folder that image paths are relative to: one for all data files, or one per data file "
+            "(repeat or ':'-join). Default: each data file's own folder."
+        },
+    )
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["format", "accuracy"],
+        metadata={
+            "help": f"Rewards: {', '.join(REWARD_NAMES)} or package.module:function "
+            "(descriptions: `gui-agent-rl score --help`)."
+        },
+    )
+    coordinate_frame: str = field(
+        default="resized",
+        metadata={
+            "help": "Frame the model's coordinates are in: resized (Qwen2.5-VL), original or norm1000.",
+            "choices": ["resized", "original", "norm1000"],
+        },
+    )
+    accuracy_method: str | None = field(
+        default=None,
+        metadata={"help": "Box scoring method for every sample (default: per sample, or 'default')."},
+    )
+    normalize_format: bool = field(default=False, metadata={"help": "Scale the format reward to [0, 1]."})
+    max_pixels: int = field(
+        default=DEFAULT_MAX_PIXELS, metadata={"help": "Most pixels per image after resizing."}
+    )
+    min_pixels: int = field(
+        default=DEFAULT_MIN_PIXELS, metadata={"help": "Fewest pixels per image after resizing."}
+    )
+    freeze_vision_modules: bool = field(
+        default=False, metadata={"help": "Freeze the vision tower (model.model.visual)."}
+    )
+    freeze_vision_merger: bool = field(
+        default=True,
+        metadata={"help": "With --freeze_vision_modules: freeze the patch merger too (false: train it)."},
+    )
+    max_prompt_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt budget in tokens, image tokens included: a warning names the samples over it "
+            "(prompts with images are never truncated)."
+        },
+    )
+    logging_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "TensorBoard folder (the seed's option; sets TENSORBOARD_LOGGING_DIR for transformers 5)."
+        },
+    )
+    rollout_log: bool = field(
+        default=True,
+        metadata={"help": "Write rollouts.jsonl (step, sample id, completion, rewards) to output_dir."},
+    )
+
+    def __post_init__(self) -> None:
+        self.data_file_paths = split_joined(self.data_file_paths)
+        self.image_folders = split_joined(self.image_folders)
+        self.reward_funcs = split_joined(self.reward_funcs, sep=",")
+        if self.min_pixels > self.max_pixels:
+            raise ConfigError(f"min_pixels ({self.min_pixels}) is larger than max_pixels ({self.max_pixels})")
+
+
+def split_joined(values: Sequence[str] | str | None, sep: str = ":") -> list[str]:
+    """``["a.jsonl:b.jsonl", "c.jsonl"] -> ["a.jsonl", "b.jsonl", "c.jsonl"]`` (the seed's joined form)."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [part for v in values for part in str(v).split(sep) if part]
+
+
+def resolve_deepspeed(value: str | dict | None) -> str | dict | None:
+    """A shipped config name (``zero3``) or a path -> a path whose JSON was checked; dicts pass through."""
+    if value is None or isinstance(value, dict):
+        return value
+    if value.strip().lower() in ("", "none", "false"):
+        return None
+    name = value.removesuffix(".json")
+    if name in DEEPSPEED_CONFIGS and not Path(value).exists():
+        path = Path(str(resources.files("gui_agent_rl.train") / "configs" / f"{name}.json"))
+    else:
+        path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"--deepspeed {value}: no such file (or one of {', '.join(DEEPSPEED_CONFIGS)})")
+    try:
+        parsed = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--deepspeed {path}: not valid JSON ({exc})") from None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("zero_optimization", {}), dict):
+        raise ConfigError(f"--deepspeed {path}: expected a JSON object with a zero_optimization object")
+    return str(path)
+
+
+@dataclass
+class GuiGRPOConfig(GRPOConfig):
+    """TRL's ``GRPOConfig``; ``deepspeed`` may name a shipped config, and batch errors read as one line."""
+
+    def __post_init__(self) -> None:
+        # Resolved and parsed here, before TrainingArguments hands the file to DeepSpeed.
+        self.deepspeed = resolve_deepspeed(self.deepspeed)
+        try:
+            super().__post_init__()
+        except ValueError as exc:
+            message = str(exc).splitlines()[0]
+            if "divisible by num_generations" in message:
+                message = (
+                    f"global batch (per_device_train_batch_size {self.per_device_train_batch_size} x "
+                    f"{self.world_size} processes x steps_per_generation {self.steps_per_generation}) "
+                    f"= {self.generation_batch_size} is not divisible by "
+                    f"num_generations ({self.num_generations})"
+                )
+            raise ConfigError(message) from exc
+
+
+@dataclass
+class GuiModelConfig(ModelConfig):
+    """TRL's model and LoRA options; ``--torch_dtype`` is accepted as the seed wrote it."""
+
+    dtype: str | None = field(
+        default="float32",
+        metadata={
+            "help": "Load the model in this dtype (bfloat16 on GPUs).",
+            "choices": ["auto", "bfloat16", "float16", "float32"],
+            "aliases": ["--torch_dtype"],
+        },
+    )
+
+
+def make_parser() -> TrlParser:
+    return TrlParser((GuiScriptArguments, GuiGRPOConfig, GuiModelConfig), prog="gui-agent-rl train")
+
+
+def parse_train_args(
+    argv: Sequence[str] | None = None,
+) -> tuple[GuiScriptArguments, GuiGRPOConfig, GuiModelConfig]:
+    """Parse ``--config RECIPE.yaml`` plus overrides; bad values raise :class:`ConfigError`."""
+    parser = make_parser()
+    if argv is not None and "--config" in argv:
+        recipe = list(argv)[list(argv).index("--config") + 1 :][:1]
+        if recipe and not Path(recipe[0]).is_file():
+            raise ConfigError(f"--config {recipe[0]}: no such file")
+    try:
+        script, training, model = parser.parse_args_and_config(args=argv)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from exc
+    return script, training, model

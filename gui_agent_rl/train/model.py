@@ -1,0 +1,142 @@
+"""Load the policy and its processor: pixel limits, attention kernel, frozen vision, LoRA targets.
+
+Nothing here is specific to 7B: any checkpoint ``AutoModelForImageTextToText`` loads works. Under
+DeepSpeed ZeRO-3 ``from_pretrained`` partitions the weights as they load (transformers sees the
+DeepSpeed config that ``GRPOConfig`` registered), and freezing sets ``requires_grad`` on the
+partitioned parameters, which ZeRO-3 honours.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
+    from torch import nn
+    from transformers import PreTrainedModel, ProcessorMixin
+    from trl import ModelConfig
+
+logger = logging.getLogger(__name__)
+
+# LoRA on the language model's linear layers only: the vision blocks reuse the names
+# gate_proj/up_proj/down_proj (and qkv/proj), so a bare list of names would adapt the vision tower too.
+LANGUAGE_MODEL_LORA_TARGETS = (
+    r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"
+)
+
+
+def pick_attn_implementation(requested: str | None) -> str | None:
+    """``flash_attention_2`` when asked and installed, else sdpa (with a warning); None: library default."""
+    if requested == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        logger.warning("flash_attention_2 requested but flash-attn is not installed; using sdpa")
+        return "sdpa"
+    return requested
+
+
+def load_processor(
+    model_path: str, min_pixels: int, max_pixels: int, trust_remote_code: bool = False
+) -> ProcessorMixin:
+    """``AutoProcessor`` with the image processor's pixel limits set (the rewards use the same limits)."""
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(
+        model_path, trust_remote_code=trust_remote_code, padding_side="left", truncation_side="left"
+    )
+    image_processor = getattr(processor, "image_processor", None)
+    if image_processor is not None:
+        image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
+        for attr, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels)):
+            if hasattr(image_processor, attr):
+                setattr(image_processor, attr, value)
+    return processor
+
+
+def load_model(
+    model_path: str,
+    dtype: str | None,
+    attn_implementation: str | None,
+    trust_remote_code: bool = False,
+    revision: str | None = None,
+) -> PreTrainedModel:
+    """The policy as ``AutoModelForImageTextToText`` in ``dtype`` (a name such as ``bfloat16``)."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if revision and revision != "main":
+        kwargs["revision"] = revision
+    if dtype and dtype != "auto":
+        kwargs["dtype"] = getattr(torch, dtype)
+    elif dtype == "auto":
+        kwargs["dtype"] = "auto"
+    attn = pick_attn_implementation(attn_implementation)
+    if attn:
+        kwargs["attn_implementation"] = attn
+    model = AutoModelForImageTextToText.from_pretrained(model_path, **kwargs)
+    forget_zero3_weight_conversions(model)
+    return model
+
+
+def forget_zero3_weight_conversions(model: PreTrainedModel) -> bool:
+    """Patch (transformers 5.23, ZeRO-3 only): let ``save_pretrained`` use the default key mapping.
+
+    Loading under ZeRO-3 records *every* renaming rule of the architecture as "applied", legacy ones
+    included, and reverting them all on save writes Qwen2.5-VL keys as ``model.model.layers.*``:
+    transformers reloads that, vLLM does not. Without the record, saving reverts only the default
+    renamings and the checkpoint keeps the original ``model.layers.*`` / ``visual.*`` names.
+    Remove once the saved keys match without it (``tests/test_zero3.py`` checks them).
+    """
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    if not is_deepspeed_zero3_enabled() or getattr(model, "_weight_conversions", None) is None:
+        return False
+    model._weight_conversions = None
+    return True
+
+
+def vision_tower(model: nn.Module) -> nn.Module | None:
+    """``model.model.visual`` (Qwen2/2.5-VL), looked up through a PEFT wrapper too."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inner = getattr(base, "model", base)
+    return getattr(inner, "visual", None) or getattr(base, "visual", None)
+
+
+def freeze_vision(model: nn.Module, freeze_merger: bool = True) -> int:
+    """Freeze the vision tower (and its merger unless told not to); returns how many tensors were frozen."""
+    visual = vision_tower(model)
+    if visual is None:
+        raise ValueError(f"{type(model).__name__} has no vision tower at model.model.visual to freeze")
+    frozen = 0
+    for name, param in visual.named_parameters():
+        if not freeze_merger and name.startswith("merger."):
+            param.requires_grad_(True)
+            continue
+        param.requires_grad_(False)
+        frozen += 1
+    logger.info("froze %d vision tensors (merger %s)", frozen, "frozen" if freeze_merger else "trained")
+    return frozen
+
+
+def lora_config(model_args: ModelConfig) -> LoraConfig | None:
+    """TRL's LoRA config from the model arguments, targeting the language model unless told otherwise."""
+    from trl import get_peft_config
+
+    if not model_args.use_peft:
+        return None
+    config = get_peft_config(model_args)
+    if model_args.lora_target_modules is None:
+        config.target_modules = LANGUAGE_MODEL_LORA_TARGETS
+    return config
+
+
+def trainable_summary(model: nn.Module) -> str:
+    """``"123,456 of 7,000,000 parameters trainable (1.76%)"`` (ZeRO-3 aware through ``ds_numel``)."""
+    total = trainable = 0
+    for p in model.parameters():
+        n = getattr(p, "ds_numel", p.numel())
+        total += n
+        trainable += n if p.requires_grad else 0
+    share = 100 * trainable / total if total else 0.0
+    return f"{trainable:,} of {total:,} parameters trainable ({share:.2f}%)"
