@@ -183,6 +183,14 @@ class TestEarlyErrors:
         msg = self.run(capsys, "--data_file_paths", str(bad))
         assert f"{bad}:1:" in msg
 
+    def test_unknown_per_sample_accuracy_method(self, capsys, data, tmp_path):
+        lines = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
+        lines[-1]["accu_reward_method"] = "llm"
+        odd = tmp_path / "odd.jsonl"
+        odd.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+        msg = self.run(capsys, "--data_file_paths", str(odd), "--image_folders", str(data.parent))
+        assert "accu_reward_method 'llm'" in msg and "not an accuracy method" in msg
+
     def test_reward_weights_count_mismatch(self, capsys, data):
         msg = self.run(capsys, "--data_file_paths", str(data), "--reward_weights", "1.0")
         assert "1 reward_weights for 2 reward_funcs" in msg

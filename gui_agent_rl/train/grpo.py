@@ -108,11 +108,31 @@ def check_text_image_mix(records: Sequence[dict[str, Any]], training: GuiGRPOCon
         )
 
 
+def check_reward_methods(records: Sequence[dict[str, Any]], script: GuiScriptArguments) -> None:
+    """Per-sample ``accu_reward_method`` values must name a box method (VLM-R1 data may carry its own,
+    e.g. ``llm`` or ``mcq``): say so now, not when the accuracy reward first meets one mid-training."""
+    if "accuracy" not in script.reward_funcs:
+        return
+    from gui_agent_rl.rewards.accuracy import BOX_METHODS
+
+    unknown: dict[str, Any] = {}
+    for r in records:
+        method = r["accu_reward_method"]
+        if method and method not in BOX_METHODS:
+            unknown.setdefault(method, r["id"])
+    if unknown:
+        found = ", ".join(f"{m!r} (first at id {i})" for m, i in unknown.items())
+        raise ConfigError(
+            f"accu_reward_method {found} is not an accuracy method; expected one of {', '.join(BOX_METHODS)}"
+        )
+
+
 def prepare_data(script: GuiScriptArguments, training: GuiGRPOConfig) -> tuple[list[dict], Dataset]:
     from gui_agent_rl.train.data import build_train_dataset, load_records, pair_sources
 
     records = load_records(pair_sources(script.data_file_paths, script.image_folders))
     check_text_image_mix(records, training)
+    check_reward_methods(records, script)
     return records, build_train_dataset(records, script.max_pixels, script.min_pixels)
 
 
