@@ -27,12 +27,31 @@ $(VENV)/.installed: pyproject.toml constraints.txt $(VENV)/.torch
 
 install: $(VENV)/.installed
 
+# The whole pipeline on the built-in sample corpus (examples/corpus: 6 tasks, 30 steps): build and
+# inspect a dataset, train a tiny offline Qwen2.5-VL with GRPO on CPU, predict, score, evaluate, draw.
 demo: install
 	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
-	$(BIN)/gui-agent-rl --help
 	$(BIN)/gui-agent-rl schema > $(DEMO_OUT)/action.schema.json
-	$(BIN)/gui-agent-rl schema --think > $(DEMO_OUT)/think.schema.json
-	@echo "demo: JSON Schemas written to $(DEMO_OUT)/"
+	$(BIN)/gui-agent-rl build examples/corpus --output $(DEMO_OUT)/corpus.jsonl --val-fraction 0.2 --seed 0 --workers 2
+	$(BIN)/gui-agent-rl stats $(DEMO_OUT)/corpus.jsonl --max-pixels 1003520 --max-prompt-tokens 4096
+	$(BIN)/gui-agent-rl show $(DEMO_OUT)/corpus.jsonl --id 3
+	$(BIN)/gui-agent-rl tiny-model $(DEMO_OUT)/tiny-qwen2.5-vl
+	$(BIN)/gui-agent-rl train --config recipes/tiny-cpu.yaml --model_name_or_path $(DEMO_OUT)/tiny-qwen2.5-vl \
+	  --data_file_paths $(DEMO_OUT)/corpus.jsonl --image_folders examples/corpus \
+	  --output_dir $(DEMO_OUT)/grpo --max_steps 4
+	$(BIN)/gui-agent-rl predict --model $(DEMO_OUT)/grpo --dataset $(DEMO_OUT)/corpus.val.jsonl \
+	  --image-folder examples/corpus --output $(DEMO_OUT)/predictions.jsonl --max-new-tokens 48 --max-pixels 50176
+	$(BIN)/gui-agent-rl score --dataset $(DEMO_OUT)/corpus.val.jsonl --predictions $(DEMO_OUT)/predictions.jsonl \
+	  --output $(DEMO_OUT)/scores.jsonl --max-pixels 50176
+	$(BIN)/gui-agent-rl eval --dataset $(DEMO_OUT)/corpus.val.jsonl --predictions $(DEMO_OUT)/predictions.jsonl \
+	  --output $(DEMO_OUT)/metrics.json --by-task --max-pixels 50176
+	$(BIN)/gui-agent-rl viz --dataset $(DEMO_OUT)/corpus.val.jsonl --predictions $(DEMO_OUT)/predictions.jsonl \
+	  --image-folder examples/corpus --output $(DEMO_OUT)/pictures --limit 6 --max-pixels 50176
+	@echo
+	@echo "demo: dataset $(DEMO_OUT)/corpus.jsonl (+ .val.jsonl, .report.jsonl); GRPO run $(DEMO_OUT)/grpo"
+	@echo "      (rollouts.jsonl, trainer_state.json); metrics $(DEMO_OUT)/metrics.json;"
+	@echo "      pictures of true (green) vs predicted (red) actions in $(DEMO_OUT)/pictures/"
+	@echo "      (a random tiny model: expect low scores; the point is that every stage runs)"
 
 test: install lint
 	$(BIN)/pytest -n 2 --durations=15
