@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,16 @@ def test_unknown_option_exits_2_with_usage(capsys):
         main(["schema", "--bogus"])
     assert info.value.code == 2
     assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_one_line_and_exit_2(capsys, tmp_path):
+    dataset = Path(__file__).parent.parent / "examples" / "corpus.jsonl"
+    predictions = tmp_path / "pred.jsonl"
+    predictions.write_text('{"id": 1, "completion": "<answer>{}</answer>"}\n')
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = ["viz", "--dataset", str(dataset), "--predictions", str(predictions)]
+    code = main([*argv, "--output", str(blocker / "pictures")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [f"gui-agent-rl viz: error: {blocker / 'pictures'}: Not a directory"]

@@ -13,6 +13,7 @@ from gui_agent_rl.schemas import (
     Sample,
     StepRecord,
     ThinkBlock,
+    default_image_folder,
     read_samples,
     write_samples,
 )
@@ -159,3 +160,22 @@ class TestJsonl:
             raise RuntimeError("crash")
         assert path.read_text() == "old\n"
         assert [p.name for p in tmp_path.iterdir()] == ["d.jsonl"]
+
+
+class TestDefaultImageFolder:
+    def test_the_dataset_folder_when_the_images_are_there(self, tmp_path):
+        write_samples(tmp_path / "d.jsonl", [sample()])
+        (tmp_path / "43688").mkdir()
+        (tmp_path / "43688" / "43688_2.jpg").write_bytes(b"")
+        assert default_image_folder(tmp_path / "d.jsonl") == tmp_path
+
+    def test_the_folder_named_like_the_dataset_next(self, tmp_path):
+        write_samples(tmp_path / "d.jsonl", [sample()])
+        (tmp_path / "d" / "43688").mkdir(parents=True)
+        (tmp_path / "d" / "43688" / "43688_2.jpg").write_bytes(b"")
+        assert default_image_folder(tmp_path / "d.jsonl") == tmp_path / "d"
+
+    def test_the_dataset_folder_when_the_images_are_nowhere(self, tmp_path):
+        write_samples(tmp_path / "d.jsonl", [sample()])
+        assert default_image_folder(tmp_path / "d.jsonl") == tmp_path
+        assert default_image_folder(tmp_path / "missing.jsonl", "x.png") == tmp_path

@@ -5,7 +5,8 @@ subcommand's handler returns an exit code. Handlers import heavy libraries (torc
 inside themselves, so ``--help`` and the data commands stay fast on machines without them.
 
 Exit codes: 0 success, 1 the job ran but found problems (e.g. ``build --strict`` rejected steps),
-2 a user mistake (bad option, missing file): one line on stderr, never a traceback; 130 Ctrl-C.
+2 a user mistake (bad option, missing file) or a path that cannot be read or written: one line on
+stderr, never a traceback; 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -64,3 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `gui-agent-rl show ... | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a path the user named cannot be read or written (permissions, disk full)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gui-agent-rl {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2

@@ -42,7 +42,11 @@ def _register_predict(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dataset", required=True, type=existing_file, help="JSONL of samples")
     q.add_argument("--output", required=True, type=Path, help="predictions JSONL to write")
     q.add_argument(
-        "--image-folder", type=Path, default=None, help="image paths' root (default: dataset's folder)"
+        "--image-folder",
+        type=Path,
+        default=None,
+        help="image paths' root (default: the dataset's folder, or DATA/ for DATA.jsonl when the images "
+        "are there)",
     )
     q.add_argument("--api-base", default=None, help="OpenAI-compatible base URL, e.g. http://host:8000/v1")
     q.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
@@ -91,6 +95,7 @@ def run_tiny_model(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from gui_agent_rl.schemas import JsonlError
+    from gui_agent_rl.train.config import ConfigError
     from gui_agent_rl.train.data import DataError
     from gui_agent_rl.train.predict import PredictSettings, predict
 
@@ -115,7 +120,7 @@ def run_predict(args: argparse.Namespace) -> int:
             api_base=args.api_base,
             api_key=args.api_key,
         )
-    except (DataError, JsonlError) as exc:
+    except (ConfigError, DataError, JsonlError) as exc:
         raise UserError(str(exc)) from None
     print(f"{n} predictions written to {args.output}")
     return 0

@@ -27,7 +27,7 @@ from gui_agent_rl.evaluate.viz import (
 )
 from gui_agent_rl.rewards.accuracy import pred_to_original
 from gui_agent_rl.rewards.registry import RewardSettings
-from gui_agent_rl.schemas import Box, ImageFrame, Sample
+from gui_agent_rl.schemas import Box, ImageFrame, Sample, default_image_folder
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +40,10 @@ def resolve_image_folder(dataset: Path, samples: Sequence[Sample], given: Path |
     if given is not None:
         return given
     first = next((s.images[0] for s in samples if s.images), None)
-    candidates = [dataset.parent, dataset.with_suffix("")]
-    if first is None:
-        return candidates[0]
-    for folder in candidates:
-        if (folder / first).is_file():
-            return folder
-    tried = " nor ".join(str(c / first) for c in candidates)
+    folder = default_image_folder(dataset, first)
+    if first is None or (folder / first).is_file():
+        return folder
+    tried = " nor ".join(str(c / first) for c in (dataset.parent, dataset.with_suffix("")))
     raise ValueError(f"screenshot not found: neither {tried}; set --image-folder to the corpus root")
 
 

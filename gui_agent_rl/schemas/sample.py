@@ -143,6 +143,26 @@ def read_samples(path: str | os.PathLike[str]) -> Iterator[Sample]:
             raise JsonlError(path, lineno, describe_validation_error(exc)) from None
 
 
+def default_image_folder(dataset: str | os.PathLike[str], first_image: str | None = None) -> Path:
+    """Where a dataset's relative image paths start when the user names no folder.
+
+    The dataset's own folder when its first image (``first_image``, else read from the file) is there,
+    else the folder named like the dataset beside it (``examples/corpus.jsonl`` -> ``examples/corpus/``,
+    the builder's corpus root) when the image is there; else the dataset's own folder, so that a
+    missing-image error names the usual place.
+    """
+    dataset = Path(dataset)
+    candidates = (dataset.parent, dataset.with_suffix(""))
+    first = first_image
+    if first is None and dataset.is_file():
+        first = next((s.images[0] for s in read_samples(dataset) if s.images), None)
+    if first is not None:
+        for folder in candidates:
+            if (folder / first).is_file():
+                return folder
+    return candidates[0]
+
+
 def write_samples(path: str | os.PathLike[str], samples: Any) -> int:
     """Write samples (models or dicts) atomically; returns how many were written."""
     with JsonlWriter(path) as w:

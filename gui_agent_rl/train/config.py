@@ -40,7 +40,8 @@ class GuiScriptArguments(ScriptArguments):
         default_factory=list,
         metadata={
             "help": "Folder that image paths are relative to: one for all data files, or one per data file "
-            "(repeat or ':'-join). Default: each data file's own folder."
+            "(repeat or ':'-join). Default: each data file's own folder, or DATA/ beside DATA.jsonl when the "
+            "images are there."
         },
     )
     reward_funcs: list[str] = field(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, read_samples
+from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, default_image_folder, read_samples
 from gui_agent_rl.schemas.geometry import smart_resize, visual_tokens
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ class DataSource:
 def pair_sources(
     data_files: Sequence[str | os.PathLike], image_folders: Sequence[str | os.PathLike]
 ) -> list[DataSource]:
-    """Pair data files with image folders: one folder for all, one per file, or none (the file's folder)."""
+    """Pair data files with image folders: one folder for all, one per file, or none (each file's
+    :func:`~gui_agent_rl.schemas.default_image_folder`)."""
     if not data_files:
         raise DataError("no training data: give --data_file_paths")
     files = [Path(f) for f in data_files]
@@ -55,7 +56,7 @@ def pair_sources(
         if not f.is_file():
             raise DataError(f"{f}: data file not found")
     if not image_folders:
-        folders = [f.parent for f in files]
+        folders = [default_image_folder(f) for f in files]
     elif len(image_folders) == 1:
         folders = [Path(image_folders[0])] * len(files)
     elif len(image_folders) == len(files):

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from gui_agent_rl.train.config import ConfigError
 
 if TYPE_CHECKING:
     from peft import LoraConfig
@@ -27,6 +31,16 @@ LANGUAGE_MODEL_LORA_TARGETS = (
 )
 
 
+@contextmanager
+def loading(what: str, model_path: str) -> Iterator[None]:
+    """Turn ``from_pretrained``'s errors for a missing or unusable checkpoint into one-line ConfigErrors."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{model_path}: cannot load the {what}: {reason}") from None
+
+
 def pick_attn_implementation(requested: str | None) -> str | None:
     """``flash_attention_2`` when asked and installed, else sdpa (with a warning); None: library default."""
     if requested == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
@@ -41,9 +55,10 @@ def load_processor(
     """``AutoProcessor`` with the image processor's pixel limits set (the rewards use the same limits)."""
     from transformers import AutoProcessor
 
-    processor = AutoProcessor.from_pretrained(
-        model_path, trust_remote_code=trust_remote_code, padding_side="left", truncation_side="left"
-    )
+    with loading("processor", model_path):
+        processor = AutoProcessor.from_pretrained(
+            model_path, trust_remote_code=trust_remote_code, padding_side="left", truncation_side="left"
+        )
     image_processor = getattr(processor, "image_processor", None)
     if image_processor is not None:
         image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
@@ -74,7 +89,8 @@ def load_model(
     attn = pick_attn_implementation(attn_implementation)
     if attn:
         kwargs["attn_implementation"] = attn
-    model = AutoModelForImageTextToText.from_pretrained(model_path, **kwargs)
+    with loading("model", model_path):
+        model = AutoModelForImageTextToText.from_pretrained(model_path, **kwargs)
     forget_zero3_weight_conversions(model)
     return model
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.schemas import JsonlWriter
+from gui_agent_rl.schemas import JsonlWriter, default_image_folder
 from gui_agent_rl.train.data import DataError, DataSource, load_records, open_screen, prompt_messages
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class PredictSettings:
 
 
 def _records(dataset: Path, image_folder: Path | None, limit: int | None) -> list[dict[str, Any]]:
-    folder = Path(image_folder) if image_folder else Path(dataset).parent
+    folder = Path(image_folder) if image_folder else default_image_folder(dataset)
     if not folder.is_dir():
         raise DataError(f"{folder}: image folder not found")
     records = load_records([DataSource(Path(dataset), folder)])
@@ -61,8 +61,11 @@ class LocalGenerator:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
+        from gui_agent_rl.train.model import loading
+
         self.settings = settings
-        self.processor = AutoProcessor.from_pretrained(model_path, padding_side="left")
+        with loading("processor", model_path):
+            self.processor = AutoProcessor.from_pretrained(model_path, padding_side="left")
         image_processor = getattr(self.processor, "image_processor", None)
         size = getattr(image_processor, "size", None) or {}  # a SizeDict or a dict
         self.min_pixels = settings.min_pixels or size.get("shortest_edge") or 3136
@@ -71,7 +74,9 @@ class LocalGenerator:
             image_processor.size = {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
         device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        self.model = AutoModelForImageTextToText.from_pretrained(model_path, dtype=dtype).to(device).eval()
+        with loading("model", model_path):
+            model = AutoModelForImageTextToText.from_pretrained(model_path, dtype=dtype)
+        self.model = model.to(device).eval()
 
     def generate(self, batch: Sequence[dict[str, Any]]) -> list[str]:
         import torch
