@@ -3,12 +3,13 @@
 1. Throughput: a corpus of >= 5,000 steps (synthetic 1080x2400 screens, replicated by hard links so
    every step still has its own image files), built by a naive single-process builder like the seed's
    script (json.load / json.dumps per step, no validation, no image checks) and by ours with all
-   validation and image checks on, with 1 and with 2 worker processes. Best of three runs each.
-   Target: ours >= 2x the naive builder's steps/s.
+   validation and image checks on, with 1 and with 2 worker processes (``--workers 2``: the main
+   process and one child convert, the main process writes). The three take turns, five rounds; best
+   run of each, and the range of the per-round ratio. Target: ours >= 2x the naive builder's steps/s.
 2. Memory: peak RSS of building N and 10N steps, each in a fresh subprocess (ru_maxrss of the main
-   process and of its worker processes). Target: 10N raises peak RSS by < 20%.
+   process and of its child process). Target: 10N raises peak RSS by < 20%.
 
-Run: ``.venv/bin/python bench/build.py [--steps 5000] [--factor 10]``; a few minutes on 2 cores.
+Run: ``.venv/bin/python bench/build.py [--steps 5000] [--factor 10] [--rounds 5]``; ~30 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -85,41 +86,47 @@ def _cpu() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
-def best_of(runs: int, fn) -> tuple[float, float, float]:
-    """``(wall, main CPU, worker CPU)`` seconds of the fastest of ``runs`` runs."""
-    results = []
-    for _ in range(runs):
-        (m0, k0), t = _cpu(), time.perf_counter()
-        fn()
-        wall, (m1, k1) = time.perf_counter() - t, _cpu()
-        results.append((wall, m1 - m0, k1 - k0))
-    return min(results)
+def timed(fn) -> tuple[float, float, float]:
+    """``(wall, main CPU, child CPU)`` seconds of one run."""
+    (m0, k0), t = _cpu(), time.perf_counter()
+    fn()
+    wall, (m1, k1) = time.perf_counter() - t, _cpu()
+    return wall, m1 - m0, k1 - k0
 
 
-def throughput(root: Path, work: Path, steps: int) -> None:
-    """Steps/s (best of three) and CPU per step; the CPU figures hold even on a busy machine."""
+def run_rounds(root: Path, out: Path, steps: int, rounds: int) -> dict[str, list[tuple[float, float, float]]]:
+    """The naive builder and ours with 1 and 2 workers take turns, ``rounds`` times, so a change in
+    the machine's load (other jobs on a shared box) hits them alike."""
     prompt = load_prompt()
-    out = work / "out.jsonl"
     naive_build(str(root), str(out), prompt)  # warm the page cache for everyone
-    naive, naive_cpu, _ = best_of(3, lambda: naive_build(str(root), str(out), prompt))
-    us = 1e6 / steps
-    print(
-        f"naive builder, no checks, 1 process: {steps / naive:8,.0f} steps/s"
-        f"   CPU {naive_cpu * us:5.1f} us/step"
-    )
     for workers in (1, 2):
         summary = build_dataset(root, out, prompt=prompt, workers=workers)
         if summary.kept != steps:
             raise SystemExit(f"expected {steps} kept, got {summary.kept}: {dict(summary.rejected)}")
-        wall, main_cpu, kids_cpu = best_of(
-            3, lambda w=workers: build_dataset(root, out, prompt=prompt, workers=w)
-        )
-        split = f" (main {main_cpu * us:4.1f} + workers {kids_cpu * us:4.1f})" if workers > 1 else ""
-        print(
-            f"ours, all checks, {workers} worker(s):    {steps / wall:8,.0f} steps/s"
-            f" = {naive / wall:.2f}x naive   CPU {(main_cpu + kids_cpu) * us:5.1f} us/step{split}"
-        )
-    print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f})")
+    runs: dict[str, list[tuple[float, float, float]]] = {"naive": [], "1": [], "2": []}
+    for _ in range(rounds):
+        runs["naive"].append(timed(lambda: naive_build(str(root), str(out), prompt)))
+        for w in (1, 2):
+            runs[str(w)].append(timed(lambda w=w: build_dataset(root, out, prompt=prompt, workers=w)))
+    return runs
+
+
+def throughput(root: Path, work: Path, steps: int, rounds: int) -> None:
+    """Best run of each (steps/s, CPU per step), and the range of the per-round ratio ours / naive."""
+    runs = run_rounds(root, work / "out.jsonl", steps, rounds)
+    us = 1e6 / steps
+    naive, naive_cpu, _ = min(runs["naive"])
+    print(f"naive builder, no checks, 1 process: {steps / naive:8,.0f} steps/s", end="")
+    print(f"   CPU {naive_cpu * us:5.1f} us/step")
+    for workers in ("1", "2"):
+        wall, main_cpu, kids_cpu = min(runs[workers])
+        ratios = sorted(n[0] / o[0] for n, o in zip(runs["naive"], runs[workers], strict=True))
+        split = f" (main {main_cpu * us:4.1f} + child {kids_cpu * us:4.1f})" if workers == "2" else ""
+        cpu = (main_cpu + kids_cpu) * us
+        print(f"ours, all checks, {workers} worker(s):    {steps / wall:8,.0f} steps/s", end="")
+        print(f" = {naive / wall:.2f}x naive (rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x)", end="")
+        print(f"   CPU {cpu:5.1f} us/step{split}")
+    print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, best of {rounds} rounds)")
 
 
 # ru_maxrss survives exec (a child starts with its parent's peak), so the main process reads VmHWM,
@@ -162,7 +169,7 @@ def memory(small: Path, work: Path, steps: int, factor: int) -> None:
         line = f"peak RSS, {workers} worker(s): {n1} steps {main1 / 1024:.0f} MiB, "
         line += f"{n2} steps {main2 / 1024:.0f} MiB -> {main2 / main1:.3f}x"
         if workers > 1:
-            line += f"; workers {kid1 / 1024:.0f} -> {kid2 / 1024:.0f} MiB ({kid2 / kid1:.3f}x)"
+            line += f"; child {kid1 / 1024:.0f} -> {kid2 / 1024:.0f} MiB ({kid2 / kid1:.3f}x)"
         print(line)
 
 
@@ -170,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=5000, help="throughput corpus size (default 5000)")
     parser.add_argument("--factor", type=int, default=10, help="memory: N vs factor*N steps (default 10)")
+    parser.add_argument("--rounds", type=int, default=5, help="throughput runs of each builder (default 5)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
@@ -178,7 +186,7 @@ def main() -> None:
         synthesize_corpus(work / "template", TEMPLATE_TASKS, STEPS_PER_TASK, seed=0)
         steps = make_corpus(work / "corpus", args.steps, work / "template")
         print(f"corpus: {steps} steps, 1080x2400 JPEG screens, made in {time.perf_counter() - t:.1f} s")
-        throughput(work / "corpus", work, steps)
+        throughput(work / "corpus", work, steps, args.rounds)
         if not args.no_memory:
             memory(work / "corpus", work, steps, args.factor)
         shutil.rmtree(work, ignore_errors=True)

@@ -63,6 +63,21 @@ class TestValidActions:
         wire = SPEC_EXAMPLES[1]
         assert list(parse_action(wire).to_wire()) == ["action_type", "action_parameter", "action_description"]
 
+    @pytest.mark.parametrize("wire", SPEC_EXAMPLES, ids=lambda w: w["action_type"])
+    def test_to_json_is_the_json_dumps_layout(self, wire):
+        assert parse_action(wire).to_json() == json.dumps(wire, ensure_ascii=False)
+
+    def test_to_json_escapes_quotes_controls_and_line_separators_as_json_dumps_does(self):
+        wire = {"action_type": "type", "action_parameter": {"type": 'say "hi"\\ \n\t\x01 \u2028 😀'}}
+        assert parse_action(wire).to_json() == json.dumps(wire, ensure_ascii=False)
+
+    @given(text=st.text(min_size=1).filter(str.strip), description=st.none() | st.text())
+    def test_to_json_escapes_any_text_as_json_dumps_does(self, text, description):
+        action = parse_action(
+            {"action_type": "type", "action_parameter": {"type": text}, "action_description": description}
+        )
+        assert action.to_json() == json.dumps(action.to_wire(), ensure_ascii=False)
+
     def test_json_keeps_chinese_unescaped(self):
         assert "点击剑来" in parse_action(SPEC_EXAMPLES[1]).to_json()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -260,6 +262,73 @@ class TestWorkers:
         assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
         assert one.report.read_bytes() == two.report.read_bytes()
         assert (one.kept, one.rejected) == (two.kept, two.rejected) == (86, {"image": 1})
+
+    @pytest.mark.parametrize("workers", [3, 4])
+    def test_main_process_and_several_children_write_the_same_bytes_as_one_process(
+        self, corpus, tmp_path, workers
+    ):
+        for task in range(1, 60):
+            for n in range(2):
+                corpus.step(str(task), n)
+        _defect(corpus, "bad_json")
+        build_dataset(corpus.root, tmp_path / "one.jsonl", prompt=PROMPT, workers=1)
+        many = build_dataset(corpus.root, tmp_path / "many.jsonl", prompt=PROMPT, workers=workers)
+        assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "many.jsonl").read_bytes()
+        assert (many.kept, many.rejected) == (117, {"json": 1})
+
+    @pytest.mark.skipif(
+        multiprocessing.get_start_method() != "fork", reason="the patched converter must reach the child"
+    )
+    @pytest.mark.parametrize(
+        ("failure", "message"),
+        [
+            (lambda: 1 / 0, "worker process failed:.*ZeroDivisionError"),
+            (lambda: os._exit(3), r"worker process died \(exit code 3\)"),
+        ],
+        ids=["exception", "death"],
+    )
+    def test_a_failing_child_raises_in_the_main_process_and_leaves_the_previous_output(
+        self, corpus, tmp_path, monkeypatch, failure, message
+    ):
+        for task in range(1, 40):
+            corpus.step(str(task), 0)
+        out = tmp_path / "out.jsonl"
+        out.write_text("previous dataset\n", encoding="utf-8")
+        real = convert_module.StepConverter.convert
+
+        def convert_or_fail(self, step):
+            # Task 1 is in the first job, which always goes to the child (the main process takes
+            # a later one while it waits).
+            return failure() if step.task_id == "1" else real(self, step)
+
+        monkeypatch.setattr(convert_module.StepConverter, "convert", convert_or_fail)
+        with pytest.raises(RuntimeError, match=message):
+            build_dataset(corpus.root, out, prompt=PROMPT, workers=2)
+        assert out.read_text("utf-8") == "previous dataset\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "out.jsonl"]
+
+
+class TestQuickImageCheck:
+    def _noise_jpeg(self) -> bytes:
+        buf = io.BytesIO()
+        Image.effect_noise((200, 300), 80).convert("RGB").save(buf, "JPEG")
+        assert len(buf.getvalue()) > 4096  # past the first read: the end is read on its own
+        return buf.getvalue()
+
+    def test_a_large_jpeg_is_measured_and_kept(self, corpus, tmp_path):
+        (corpus.root / "1").mkdir(parents=True)
+        (corpus.root / "1" / "big.jpg").write_bytes(self._noise_jpeg())
+        corpus.step("1", 0, screen_path2="big.jpg")
+        _, (sample,), report = _build(corpus, tmp_path)
+        assert report == [] and sample.image_sizes == [(200, 300)]
+
+    @pytest.mark.parametrize("cut", [1, 100, 3000])
+    def test_a_large_jpeg_cut_short_is_rejected(self, corpus, tmp_path, cut):
+        (corpus.root / "1").mkdir(parents=True)
+        (corpus.root / "1" / "big.jpg").write_bytes(self._noise_jpeg()[:-cut])
+        corpus.step("1", 0, screen_path2="big.jpg")
+        _, samples, report = _build(corpus, tmp_path)
+        assert samples == [] and "1/big.jpg: truncated JPEG" in report[0]["reason"]
 
 
 class TestAtomicWrite:

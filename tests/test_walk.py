@@ -54,6 +54,14 @@ class TestStepFiles:
         (task,) = iter_tasks(tmp_path)
         assert [s.step for s in step_files(task)] == [3]
 
+    def test_step_numbers_are_ascii_digits_only(self, tmp_path: Path) -> None:
+        task_dir = tmp_path / "5"
+        for name in ("step_.json", "step_\u0663.json", "step_\uff11.json", "step_-1.json", "step_1.5.json"):
+            _touch(task_dir / name)
+        _touch(task_dir / "step_0012.json")
+        (task,) = iter_tasks(tmp_path)
+        assert [(s.step, Path(s.path).name) for s in step_files(task)] == [(12, "step_0012.json")]
+
     def test_empty_task_folder_gives_no_steps_and_no_error(self, tmp_path: Path) -> None:
         (tmp_path / "1").mkdir()
         _touch(tmp_path / "2" / "step_0.json")

@@ -74,7 +74,11 @@ def _register_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", type=Path, metavar="REPORT.jsonl", help="default: OUT's name + .report.jsonl")
     p.add_argument("--strict", action="store_true", help="exit 1 when any step was rejected")
     p.add_argument(
-        "--workers", type=positive_int, default=1, metavar="N", help="worker processes (default 1)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="processes converting steps, this one included (default 1)",
     )
     p.add_argument(
         "--val-fraction", type=_fraction, default=0.0, metavar="F", help="share of tasks for validation"

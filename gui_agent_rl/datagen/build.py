@@ -12,43 +12,29 @@ crash or Ctrl-C leaves previous files as they were.
 
 from __future__ import annotations
 
-import gc
 import logging
-import multiprocessing
 import os
 import random
 import sys
 import time
-from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from gui_agent_rl.datagen.convert import (
-    ConvertOptions,
-    StepConverter,
-    StepRejected,
-    escape_prompt,
-    sample_line,
-)
+from gui_agent_rl.datagen.convert import ConvertOptions, escape_prompt, sample_pieces
 from gui_agent_rl.datagen.prompts import load_prompt
-from gui_agent_rl.datagen.walk import TaskDir, iter_tasks, step_files
+from gui_agent_rl.datagen.walk import iter_tasks
+from gui_agent_rl.datagen.workers import Outcome, WorkerPool, convert_tasks
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, JsonlWriter
 
 __all__ = ["BuildSummary", "ConvertOptions", "build_dataset", "choose_val_tasks", "load_prompt"]
 
 log = logging.getLogger(__name__)
-
-TASKS_PER_JOB = 32  # tasks a worker converts per round trip: amortises pickling and IPC
-JOBS_IN_FLIGHT_PER_WORKER = 4  # bounds the results waiting to be written, so memory stays flat
-
-# Per step: a SampleBody (offset, bytes) when kept, (rel_path, kind, reason) when rejected.
-Outcome = tuple[int, bytes] | tuple[str, str, str]
 
 
 @dataclass
@@ -99,65 +85,6 @@ def choose_val_tasks(task_ids: Sequence[str], fraction: float, seed: int) -> fro
     return frozenset(random.Random(seed).sample(sorted(task_ids), k))
 
 
-# Worker-process state: set once per process by _init_worker, so options travel once, not per task.
-_converter: StepConverter | None = None
-
-
-def _init_worker(options: ConvertOptions) -> None:
-    global _converter  # noqa: PLW0603 - one converter per worker process, by design
-    _converter = StepConverter(options)
-
-
-def _convert_task(converter: StepConverter, task: TaskDir) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for step in step_files(task):
-        try:
-            outcomes.append(converter.convert(step))
-        except StepRejected as exc:
-            outcomes.append((step.relative(converter.root), exc.kind, exc.reason))
-    return outcomes
-
-
-def _convert_job(tasks: list[TaskDir]) -> list[list[Outcome]]:
-    if _converter is None:
-        raise RuntimeError("worker process was not initialised")
-    return [_convert_task(_converter, t) for t in tasks]
-
-
-def _batches(tasks: Iterable[TaskDir], size: int) -> Iterator[list[TaskDir]]:
-    it = iter(tasks)
-    while batch := list(islice(it, size)):
-        yield batch
-
-
-def convert_tasks(
-    tasks: Iterable[TaskDir], options: ConvertOptions, workers: int = 1
-) -> Iterator[tuple[TaskDir, list[Outcome]]]:
-    """``(task, outcomes)`` in walk order; with ``workers > 1`` converted in a process pool."""
-    if workers <= 1:
-        converter = StepConverter(options)
-        for task in tasks:
-            yield task, _convert_task(converter, task)
-        return
-    # Objects frozen before the fork are skipped by the workers' garbage collector, so the workers
-    # do not copy the parent's pages just to scan them (the advice of the gc.freeze docs).
-    gc.freeze()
-    try:
-        pool = multiprocessing.get_context().Pool(workers, _init_worker, (options,))
-    finally:
-        gc.unfreeze()
-    with pool:
-        pending: deque = deque()
-        for batch in _batches(tasks, TASKS_PER_JOB):
-            pending.append((batch, pool.apply_async(_convert_job, (batch,))))
-            if len(pending) >= workers * JOBS_IN_FLIGHT_PER_WORKER:
-                done, result = pending.popleft()
-                yield from zip(done, result.get(), strict=True)
-        while pending:
-            done, result = pending.popleft()
-            yield from zip(done, result.get(), strict=True)
-
-
 def _progress(total: int, enabled: bool) -> Any:
     """A tqdm bar over tasks on stderr; a silent one unless ``enabled`` (a terminal)."""
     from tqdm import tqdm
@@ -195,8 +122,9 @@ def build_dataset(
 ) -> BuildSummary:
     """Build ``output`` (and the report, and with ``val_fraction`` a validation file) from ``root``.
 
-    ``ValueError`` when the prompt itself holds an image marker (the markers would outnumber the
-    images in every sample).
+    ``workers`` processes convert steps, this one included (it also writes every sample): on two
+    cores, 2. ``ValueError`` when the prompt itself holds an image marker (the markers would
+    outnumber the images in every sample).
     """
     if IMAGE_PLACEHOLDER in prompt:
         raise ValueError(f"the prompt prefix contains {IMAGE_PLACEHOLDER}; markers must match the images")
@@ -212,11 +140,13 @@ def build_dataset(
     summary.tasks = len(tasks)
     escaped_prompt = escape_prompt(prompt)
     with ExitStack() as stack:
+        # Entered first, left last: the children exit while the output files are synced and renamed.
+        pool = stack.enter_context(WorkerPool(options, workers - 1)) if workers > 1 and tasks else None
         train_w = stack.enter_context(JsonlWriter(summary.output))
         val_w = stack.enter_context(JsonlWriter(summary.val_output)) if summary.val_output else None
         report_w = stack.enter_context(JsonlWriter(summary.report))
         bar = stack.enter_context(_progress(len(tasks), progress))
-        for task, outcomes in convert_tasks(tasks, options, workers):
+        for task, outcomes in convert_tasks(tasks, options, pool):
             is_val = val_w is not None and task.task_id in val_tasks
             first_id = (summary.kept_val if is_val else summary.kept) + 1
             writer = val_w if is_val else train_w
@@ -242,16 +172,21 @@ def _write_outcomes(
     prompt: bytes,
 ) -> int:
     """Write one task's samples (ids from ``first_id``) and rejections; returns how many were kept."""
-    lines = []
+    # The task's lines joined in one go from their pieces: each ~5 KB line is copied once.
+    pieces: list[bytes] = []
+    kept = 0
     for outcome in outcomes:
         if len(outcome) == 2:
-            lines.append(sample_line(first_id + len(lines), outcome, prompt))  # type: ignore[arg-type]
+            pieces += sample_pieces(first_id + kept, outcome, prompt)  # type: ignore[arg-type]
+            pieces.append(b"\n")
+            kept += 1
         else:
             path, kind, reason = outcome
             report.write({"path": path, "reason": reason, "kind": kind})
             summary.rejected[kind] += 1
             log.debug("rejected %s: %s", path, reason)
-    if lines:  # one write per task: the writer adds the last newline
-        writer.write(orjson.Fragment(b"\n".join(lines)))
+    if pieces:  # one write per task: the writer adds the last newline
+        pieces.pop()
+        writer.write(orjson.Fragment(b"".join(pieces)))
     summary.steps += len(outcomes)
-    return len(lines)
+    return kept

