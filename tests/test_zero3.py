@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +22,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.train]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def tiny_zero3_config(tmp_path: Path) -> Path:
     """The shipped zero3.json with persistence threshold 0, so even tiny tensors are partitioned."""
     config = json.loads(Path(resolve_deepspeed("zero3")).read_text())
@@ -40,8 +33,9 @@ def tiny_zero3_config(tmp_path: Path) -> Path:
 
 def launch(tmp_path: Path, model: Path, data: Path, out: Path, *overrides: str) -> None:
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-        "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
+        # --standalone: torchrun binds its own free port (a port picked here could be taken by the
+        # other xdist worker's gloo connections before torchrun binds it)
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
         "-m", "gui_agent_rl.train", "--config", str(ROOT / "recipes" / "tiny-cpu.yaml"),
         "--model_name_or_path", str(model), "--data_file_paths", str(data),
         "--image_folders", str(data.parent), "--output_dir", str(out),
@@ -57,7 +51,7 @@ def launch(tmp_path: Path, model: Path, data: Path, out: Path, *overrides: str) 
     result = subprocess.run(
         cmd, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
