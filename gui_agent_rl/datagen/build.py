@@ -94,16 +94,19 @@ def _progress(total: int, enabled: bool) -> Any:
     )
 
 
+def _sibling(output: str | os.PathLike[str], kind: str) -> Path:
+    out = Path(output)
+    return out.with_name(f"{out.stem}.{kind}.jsonl" if out.suffix == ".jsonl" else f"{out.name}.{kind}.jsonl")
+
+
 def default_report_path(output: str | os.PathLike[str]) -> Path:
     """``data.jsonl`` -> ``data.report.jsonl`` (next to the output)."""
-    out = Path(output)
-    return out.with_name(f"{out.stem}.report.jsonl" if out.suffix == ".jsonl" else f"{out.name}.report.jsonl")
+    return _sibling(output, "report")
 
 
 def default_val_path(output: str | os.PathLike[str]) -> Path:
     """``data.jsonl`` -> ``data.val.jsonl``."""
-    out = Path(output)
-    return out.with_name(f"{out.stem}.val.jsonl" if out.suffix == ".jsonl" else f"{out.name}.val.jsonl")
+    return _sibling(output, "val")
 
 
 def build_dataset(
