@@ -175,9 +175,6 @@ class RowTransform:
         return rows
 
 
-to_trl_rows = RowTransform()
-
-
 def build_train_dataset(
     records: list[dict[str, Any]], max_pixels: int | None = None, min_pixels: int = 3136
 ) -> Dataset:
