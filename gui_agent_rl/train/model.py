@@ -59,13 +59,19 @@ def load_processor(
         processor = AutoProcessor.from_pretrained(
             model_path, trust_remote_code=trust_remote_code, padding_side="left", truncation_side="left"
         )
-    image_processor = getattr(processor, "image_processor", None)
-    if image_processor is not None:
-        image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
-        for attr, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels)):
-            if hasattr(image_processor, attr):
-                setattr(image_processor, attr, value)
+    set_pixel_limits(processor, min_pixels, max_pixels)
     return processor
+
+
+def set_pixel_limits(processor: ProcessorMixin, min_pixels: int, max_pixels: int) -> None:
+    """Give the processor's image processor these pixel limits (both spellings Qwen processors read)."""
+    image_processor = getattr(processor, "image_processor", None)
+    if image_processor is None:
+        return
+    image_processor.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
+    for attr, value in (("min_pixels", min_pixels), ("max_pixels", max_pixels)):
+        if hasattr(image_processor, attr):
+            setattr(image_processor, attr, value)
 
 
 def load_model(

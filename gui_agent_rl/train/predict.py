@@ -61,7 +61,7 @@ class LocalGenerator:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        from gui_agent_rl.train.model import loading
+        from gui_agent_rl.train.model import loading, set_pixel_limits
 
         self.settings = settings
         with loading("processor", model_path):
@@ -70,8 +70,8 @@ class LocalGenerator:
         size = getattr(image_processor, "size", None) or {}  # a SizeDict or a dict
         self.min_pixels = settings.min_pixels or size.get("shortest_edge") or 3136
         self.max_pixels = settings.max_pixels or size.get("longest_edge")
-        if image_processor is not None and (settings.min_pixels or settings.max_pixels):
-            image_processor.size = {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
+        if settings.min_pixels or settings.max_pixels:
+            set_pixel_limits(self.processor, self.min_pixels, self.max_pixels)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if device == "cuda" else torch.float32
         with loading("model", model_path):
