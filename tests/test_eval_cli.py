@@ -30,6 +30,7 @@ def sample(sid, truth, task="T1", step=0):
         "image_sizes": [[1000, 2000]],
         "task_id": task,
         "step": step,
+        "output_format": "answer",  # the predictions below are <answer> blocks alone
     }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gui_agent_rl.datagen.prompts import load_prompt, read_prompt_file
+from gui_agent_rl.datagen.prompts import load_prompt, prompt_output_format, read_prompt_file
 from gui_agent_rl.schemas import ACTION_TYPES, IMAGE_PLACEHOLDER, THINK_FIELDS
 
 
@@ -35,9 +35,16 @@ class TestPackagedPrompts:
             assert field in text
         assert text.index("<think>") < text.index("<answer>")
 
-    def test_plain_prompt_does_not_ask_for_a_think_block(self):
+    def test_plain_prompt_asks_for_exactly_an_answer_block_and_no_think_block(self):
         text = load_prompt()
-        assert "<think>" not in text and "<answer>" not in text
+        assert "<think>" not in text and "<answer>{" in text and "</answer>" in text
+        assert "<answer> 之前和 </answer> 之后都不能有任何内容" in text
+        assert prompt_output_format(text) == "answer"
+
+    def test_think_prompt_forbids_text_before_think_and_after_answer(self):
+        text = load_prompt(think=True)
+        assert "<think> 之前和 </answer> 之后都不能有任何内容" in text
+        assert prompt_output_format(text) == "think"
 
     def test_current_screen_is_named_as_the_frame_of_the_coordinates(self):
         for text in (load_prompt(), load_prompt(think=True)):

@@ -47,7 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method", help="box method for click/long_click: default, iou, center_in_box, distance, gaussian"
     )
-    p.add_argument("--normalize-format", action="store_true", help="divide the format reward by 2.5")
+    p.add_argument(
+        "--normalize-format", action="store_true", help="divide the format reward by its form's maximum"
+    )
+    p.add_argument(
+        "--output-format",
+        choices=("answer", "think"),
+        help="the stated output form for every sample (default: each sample's output_format, else think)",
+    )
     p.set_defaults(func=run)
 
 
@@ -66,6 +73,7 @@ def _settings(args: argparse.Namespace) -> Any:
             coordinate_frame=args.frame,
             accuracy_method=args.method,
             normalize_format=args.normalize_format,
+            output_format=args.output_format,
             **pixels,
         )
     except ValueError as exc:
@@ -80,6 +88,7 @@ def _columns(rows: list[Any]) -> dict[str, list[Any]]:
             None if s.image_sizes is None else [list(wh) for wh in s.image_sizes] for s in samples
         ],
         "accu_reward_method": [s.accu_reward_method for s in samples],
+        "output_format": [s.output_format for s in samples],
         "id": [s.id for s in samples],
         "task_id": [s.task_id for s in samples],
         "step": [s.step for s in samples],

@@ -27,10 +27,11 @@ from typing import Any
 import orjson
 
 from gui_agent_rl.datagen.convert import ConvertOptions, escape_prompt, sample_pieces
-from gui_agent_rl.datagen.prompts import load_prompt
+from gui_agent_rl.datagen.prompts import load_prompt, prompt_output_format
 from gui_agent_rl.datagen.walk import iter_tasks
 from gui_agent_rl.datagen.workers import Outcome, WorkerPool, convert_tasks
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, JsonlWriter
+from gui_agent_rl.schemas.completion import check_output_format
 
 __all__ = ["BuildSummary", "ConvertOptions", "build_dataset", "choose_val_tasks", "load_prompt"]
 
@@ -122,17 +123,21 @@ def build_dataset(
     reward_method: str | None = None,
     image_check: str = "quick",
     progress: bool = False,
+    output_format: str | None = None,
 ) -> BuildSummary:
     """Build ``output`` (and the report, and with ``val_fraction`` a validation file) from ``root``.
 
     ``workers`` processes convert steps, this one included (it also writes every sample): on two
-    cores, 2. ``ValueError`` when the prompt itself holds an image marker (the markers would
-    outnumber the images in every sample).
+    cores, 2. Every sample carries ``output_format``, the completion form the prompt states
+    (``"answer"`` or ``"think"``; by default :func:`prompt_output_format` of the prompt). ``ValueError``
+    when the prompt itself holds an image marker (the markers would outnumber the images in every
+    sample) or on an unknown ``output_format``.
     """
     if IMAGE_PLACEHOLDER in prompt:
         raise ValueError(f"the prompt prefix contains {IMAGE_PLACEHOLDER}; markers must match the images")
+    output_format = check_output_format(output_format or prompt_output_format(prompt))
     start = time.perf_counter()
-    options = ConvertOptions(os.path.abspath(root), reward_method, image_check)
+    options = ConvertOptions(os.path.abspath(root), reward_method, image_check, output_format)
     tasks = list(iter_tasks(options.root))
     if not tasks:
         log.warning("%s has no task folders (folders named by digits, SPEC §2)", root)

@@ -72,6 +72,7 @@ class ConvertOptions:
     root: str
     reward_method: str | None = None
     image_check: str = "quick"
+    output_format: str | None = None  # "answer" / "think": the form the prompt states; None: no key
 
 
 def _read(path: str) -> bytes:
@@ -132,8 +133,7 @@ class StepConverter:
         # path -> (path relative to root, (w, h) or the defect); insertion order = age, for eviction
         self._images: OrderedDict[str, tuple[str, tuple[int, int] | str]] = OrderedDict()
         self.images_checked = 0
-        method = options.reward_method
-        self._suffix = b',"accu_reward_method":%s}' % orjson.dumps(method) if method else b"}"
+        self._suffix = _suffix(options)
 
     def convert(self, step: StepFile) -> SampleBody:
         """The sample without id and prompt prefix (see :func:`sample_line`); :class:`StepRejected`
@@ -218,6 +218,16 @@ class StepConverter:
             return check_image(full, self.options.image_check)
         except ImageError as exc:
             return str(exc)
+
+
+def _suffix(options: ConvertOptions) -> bytes:
+    """The build-wide keys that close every sample line (the same bytes for every step)."""
+    suffix = b""
+    if options.reward_method:
+        suffix += b',"accu_reward_method":%s' % orjson.dumps(options.reward_method)
+    if options.output_format:
+        suffix += b',"output_format":%s' % orjson.dumps(options.output_format)
+    return suffix + b"}"
 
 
 def _check_bounds(action: Any, size: tuple[int, int]) -> None:

@@ -28,12 +28,18 @@ class RewardSettings:
     accuracy_method: str | None = None
     """Box method for click/long_click (see rewards.accuracy.BOX_METHODS); None: default."""
     normalize_format: bool = False
-    """Divide the format reward by 2.5 so it lies in [0, 1]."""
+    """Divide the format reward by its form's maximum (think 2.5, answer 1.0) so it lies in [0, 1]."""
+    output_format: str | None = None
+    """Force the stated output form (answer, think) for every sample; None: each sample's output_format."""
     judge_model: str | None = None
     """Model name sent to the llm_judge endpoint (None: $LLM_JUDGE_MODEL, else 'gpt-4o-mini')."""
 
     def __post_init__(self) -> None:
         CoordinateFrame(self.coordinate_frame)  # ValueError on a typo, at configuration time
+        if self.output_format is not None:
+            from gui_agent_rl.schemas.completion import check_output_format
+
+            check_output_format(self.output_format)
         from gui_agent_rl.rewards.accuracy import box_method
 
         box_method(self.accuracy_method)
@@ -42,7 +48,13 @@ class RewardSettings:
 def _format(s: RewardSettings) -> Callable:
     from gui_agent_rl.rewards.format import FormatReward
 
-    return FormatReward(normalize=s.normalize_format)
+    return FormatReward(normalize=s.normalize_format, output_format=s.output_format)
+
+
+def _format_strict(s: RewardSettings) -> Callable:
+    from gui_agent_rl.rewards.format import FormatStrictReward
+
+    return FormatStrictReward(output_format=s.output_format)
 
 
 def _accuracy(s: RewardSettings) -> Callable:
@@ -77,8 +89,9 @@ def _llm_judge(s: RewardSettings) -> Callable:
 
 #: name -> (factory, one-line description for --help)
 REGISTRY: dict[str, tuple[Callable[[RewardSettings], Callable], str]] = {
-    "format": (_format, "graded tags/JSON/think-fields format, 0-2.5 in steps of 0.5 (or /2.5)"),
+    "format": (_format, "graded tags/JSON/think-fields format: think form 0-2.5, answer form 0-1 (or /max)"),
     "accuracy": (_accuracy, "type-gated action accuracy in [0, 1] (boxes, swipes, text, inquiry)"),
+    "format_strict": (_format_strict, "1 when the completion is exactly the stated output form, else 0"),
     "think_fields": (_think_fields, "1 when the think block validates (four non-blank fields)"),
     "schema": (_schema, "1 when the answer is a valid action of any type"),
     "map": (_map, "COCO mAP of the answer's boxes against the true boxes (pycocotools)"),

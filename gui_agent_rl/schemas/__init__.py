@@ -21,7 +21,14 @@ from gui_agent_rl.schemas.actions import (
     describe_validation_error,
     parse_action,
 )
-from gui_agent_rl.schemas.completion import ParsedCompletion, completion_text, parse_completion
+from gui_agent_rl.schemas.completion import (
+    OUTPUT_FORMATS,
+    ParsedCompletion,
+    completion_text,
+    matches_output_format,
+    parse_completion,
+    render_completion,
+)
 from gui_agent_rl.schemas.geometry import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
@@ -53,6 +60,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MIN_PIXELS",
     "IMAGE_PLACEHOLDER",
+    "OUTPUT_FORMATS",
     "SCREEN_FIELDS",
     "TEXT_ACTION_TYPES",
     "THINK_FIELDS",
@@ -85,9 +93,11 @@ __all__ = [
     "describe_validation_error",
     "iou",
     "iter_jsonl",
+    "matches_output_format",
     "parse_action",
     "parse_completion",
     "read_samples",
+    "render_completion",
     "smart_resize",
     "visual_tokens",
     "write_samples",

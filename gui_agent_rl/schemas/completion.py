@@ -1,4 +1,12 @@
-"""Model text -> think block and answer action, with the reason when something is wrong.
+"""Model text -> think block and answer action, with the reason when something is wrong; and the two
+output forms a prompt can state (a sample's ``output_format``), rendered and checked exactly.
+
+- ``answer``: ``<answer>{action JSON}</answer>`` and nothing else;
+- ``think`` (the default, VLM-R1's convention): ``<think>{four-field think JSON}</think>``, optional
+  whitespace, then ``<answer>{action JSON}</answer>``, and nothing else.
+
+"Nothing else" allows whitespace at both ends of the text and around the JSON inside a tag; no tag may
+appear inside another (not even inside a JSON string), and each appears once.
 
 Tag semantics are the seed's: the first ``<think>...</think>`` and the first ``<answer>...</answer>``
 found by a non-greedy *search* (text around the tags is allowed, tags are case-sensitive), content
@@ -8,15 +16,21 @@ stripped of whitespace before JSON parsing. Implemented with ``str.find`` rather
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from gui_agent_rl.schemas.actions import Action, parse_action
+from gui_agent_rl.schemas.think import THINK_FIELDS
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+OUTPUT_FORMATS: tuple[str, ...] = ("answer", "think")
+DEFAULT_OUTPUT_FORMAT = "think"  # a sample without output_format: the seed's VLM-R1 convention
+_TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
+_THINK_FIELD_SET = frozenset(THINK_FIELDS)
 
 _MISSING = object()
 
@@ -54,7 +68,8 @@ def completion_text(completion: Any) -> str:
             if isinstance(content, str):
                 return content
             if isinstance(content, list):  # multimodal content parts
-                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+                texts = (p.get("text") for p in content if isinstance(p, dict))
+                return "".join(t for t in texts if isinstance(t, str))
     return ""
 
 
@@ -114,3 +129,80 @@ def parse_completion(text: Any) -> ParsedCompletion:
         action=action,
         error=error,
     )
+
+
+def check_output_format(output_format: str) -> str:
+    """``output_format`` itself when it is ``"answer"`` or ``"think"``, else ``ValueError``."""
+    if output_format not in OUTPUT_FORMATS:
+        expected = ", ".join(OUTPUT_FORMATS)
+        raise ValueError(f"unknown output format {output_format!r}; expected one of {expected}")
+    return output_format
+
+
+def render_completion(
+    answer: str, output_format: str = DEFAULT_OUTPUT_FORMAT, think: dict[str, Any] | str | None = None
+) -> str:
+    """The completion in the exact form ``output_format`` states, for the wire JSON ``answer``.
+
+    ``think`` (a dict, dumped as JSON, or JSON text) is required in ``think`` form and ignored in
+    ``answer`` form, so one call serves samples of both forms. ``ValueError`` on an unknown form or a
+    missing think block.
+
+    >>> render_completion('{"action_type": "back", "action_parameter": {"back": ""}}', "answer")
+    '<answer>{"action_type": "back", "action_parameter": {"back": ""}}</answer>'
+    >>> render_completion("{}", "think", {"task_interpretation": "搜索"})
+    '<think>{"task_interpretation": "搜索"}</think>\\n<answer>{}</answer>'
+    """
+    check_output_format(output_format)
+    tail = f"{ANSWER_OPEN}{answer}{ANSWER_CLOSE}"
+    if output_format == "answer":
+        return tail
+    if think is None:
+        raise ValueError("the think output format needs a think block (think=...)")
+    # json.dumps layout (", " and ": "), as the think prompt shows it and as actions are written
+    think_text = think if isinstance(think, str) else json.dumps(think, ensure_ascii=False)
+    return f"{THINK_OPEN}{think_text}{THINK_CLOSE}\n{tail}"
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object ``text`` holds (strict JSON, no tag inside), else None; never raises."""
+    if any(tag in text for tag in _TAGS):
+        return None  # a nested or repeated tag
+    try:
+        value = orjson.loads(text)
+    except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _is_answer_block(text: str) -> bool:
+    # The two tags cannot overlap, so a text that starts with one and ends with the other holds both.
+    if not (text.startswith(ANSWER_OPEN) and text.endswith(ANSWER_CLOSE)):
+        return False
+    return _json_object(text[len(ANSWER_OPEN) : -len(ANSWER_CLOSE)]) is not None
+
+
+def matches_output_format(text: Any, output_format: str = DEFAULT_OUTPUT_FORMAT) -> bool:
+    """True when the whole text, whitespace at both ends aside, is exactly the form ``output_format``
+    states (module docstring); the think JSON must hold the four think fields. Linear time; never
+    raises (a non-string completion is read with :func:`completion_text`; an unknown form is False).
+
+    >>> matches_output_format("<answer>{}</answer>", "answer")
+    True
+    >>> matches_output_format("<answer>{}</answer> ok", "answer")
+    False
+    """
+    if not isinstance(text, str):
+        text = completion_text(text)
+    text = text.strip()
+    if output_format == "answer":
+        return _is_answer_block(text)
+    if output_format != "think" or not text.startswith(THINK_OPEN):
+        return False
+    end = text.find(THINK_CLOSE, len(THINK_OPEN))
+    if end < 0:
+        return False
+    think = _json_object(text[len(THINK_OPEN) : end])
+    if think is None or not think.keys() >= _THINK_FIELD_SET:
+        return False
+    return _is_answer_block(text[end + len(THINK_CLOSE) :].lstrip())

@@ -115,6 +115,11 @@ class Sample(BaseModel):
     task_id: str | None = None
     step: int | None = None
     accu_reward_method: str | None = None
+    output_format: Literal["answer", "think"] | None = Field(
+        default=None,
+        description="The completion form the prompt states: answer = <answer>{action}</answer>; "
+        "think = <think>{four fields}</think><answer>{action}</answer>; None: think (VLM-R1's)",
+    )
 
     @property
     def images(self) -> list[str]:
