@@ -29,6 +29,12 @@ right; goal progress = steps right before the task's first wrong one / its steps
 Predicted coordinates are read in --frame and converted per sample with its image_sizes (the last
 image is the current screen), exactly as the accuracy reward does."""
 
+SAMPLED_HELP = """
+Predictions with "samples" (predict --num-samples K) add a "sampled" block and column: each rate
+and reward averaged over all K completions of every sample, and pass@K (the share of samples with
+at least one step success among their K), overall and per true action type. The values column is
+the `completion` of each line (greedy unless predict ran with --no-greedy)."""
+
 
 def _fraction(value: str) -> float:
     try:
@@ -45,7 +51,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     from gui_agent_rl.schemas import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
     p.add_argument("--dataset", type=existing_file, required=True, help="dataset JSONL (from `build`)")
-    p.add_argument("--predictions", type=existing_file, required=True, help='JSON lines {"id", "completion"}')
+    p.add_argument(
+        "--predictions",
+        type=existing_file,
+        required=True,
+        help='JSON lines {"id", "completion"} (from `predict`; "samples" lists are read by eval)',
+    )
     g = p.add_argument_group("coordinates (as the rewards read them)")
     g.add_argument(
         "--frame",
@@ -80,7 +91,7 @@ def _register_eval(sub: argparse._SubParsersAction) -> None:
         "eval",
         help="metrics of a predictions file: type accuracy, step success, grounding, rewards",
         description="Score predictions against a dataset with the reward code; print a table.",
-        epilog=RULES_HELP,
+        epilog=RULES_HELP + "\n" + SAMPLED_HELP,
         formatter_class=fmt,
     )
     _add_common(p)
@@ -192,7 +203,7 @@ def run_viz(args: argparse.Namespace) -> int:
     settings, rules = _settings_and_rules(args)
     rows = _load(args)
     try:
-        verdicts = evaluate(rows, rules, settings, ("accuracy",)).results
+        verdicts = evaluate(rows, rules, settings, ("accuracy",), with_samples=False).results
         folder = resolve_image_folder(args.dataset, [r.sample for r in rows], args.image_folder)
     except ValueError as exc:
         raise UserError(str(exc)) from None

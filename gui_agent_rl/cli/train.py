@@ -34,7 +34,8 @@ def _register_predict(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser(
         "predict",
         help="completions for a dataset (transformers, or --api-base: an OpenAI-compatible server)",
-        description='Write {"id", "completion"} JSON lines for `score` and `eval`.',
+        description='Write {"id", "completion"} JSON lines for `score` and `eval`; with --num-samples K '
+        'also "samples" (K sampled completions, for eval\'s sampled means and pass@K) and "temperature".',
     )
     q.add_argument(
         "--model", required=True, help="checkpoint folder (or the served model name with --api-base)"
@@ -54,11 +55,46 @@ def _register_predict(sub: argparse._SubParsersAction) -> None:
         "--batch-size", type=positive_int, default=4, help="prompts per generate() call / in flight"
     )
     q.add_argument("--max-new-tokens", type=positive_int, default=512, help="completion length limit")
-    q.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    q.add_argument(
+        "--temperature",
+        type=float,
+        default=0.0,
+        help="0: greedy (default). With --num-samples: the samples' temperature, 1.0 when left at 0 "
+        "(`completion` stays greedy)",
+    )
+    _add_sampling(q)
     q.add_argument("--min-pixels", type=positive_int, default=None, help="processor min_pixels override")
     q.add_argument("--max-pixels", type=positive_int, default=None, help="processor max_pixels override")
     q.add_argument("--limit", type=positive_int, default=None, help="only the first N samples")
     q.set_defaults(func=run_predict)
+
+
+def _add_sampling(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--num-samples",
+        type=int,
+        default=0,
+        metavar="K",
+        help='also write K sampled completions per sample as "samples" (default 0: none)',
+    )
+    q.add_argument(
+        "--top-p",
+        type=float,
+        default=1.0,
+        help="nucleus sampling, 0 < p <= 1 (default 1.0); the checkpoint's top_k is switched off",
+    )
+    q.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="reproducible sampling (torch.manual_seed; the request seed with --api-base)",
+    )
+    q.add_argument(
+        "--no-greedy",
+        dest="greedy",
+        action="store_false",
+        help="with --num-samples: skip the greedy pass; completion = samples[0]",
+    )
 
 
 def require_train_extra(command: str) -> None:
@@ -99,17 +135,24 @@ def run_predict(args: argparse.Namespace) -> int:
     from gui_agent_rl.train.data import DataError
     from gui_agent_rl.train.predict import PredictSettings, predict
 
+    try:
+        settings = PredictSettings(
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            batch_size=args.batch_size,
+            min_pixels=args.min_pixels,
+            max_pixels=args.max_pixels,
+            limit=args.limit,
+            num_samples=args.num_samples,
+            top_p=args.top_p,
+            seed=args.seed,
+            greedy=args.greedy,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if not args.api_base:
         require_train_extra("predict without --api-base")
     writable_output(args.output)
-    settings = PredictSettings(
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        batch_size=args.batch_size,
-        min_pixels=args.min_pixels,
-        max_pixels=args.max_pixels,
-        limit=args.limit,
-    )
     try:
         n = predict(
             args.model,

@@ -70,6 +70,8 @@ class StepResult:
     task_id: str | None = None
     step: int | None = None
     rewards: dict[str, float | None] = field(default_factory=dict)
+    #: exactly the sample's stated output form with a valid action (None: not judged, read ``pred``)
+    well_formed: bool | None = None
 
     @property
     def pred_type(self) -> str:
@@ -150,10 +152,15 @@ def _rate(flags: Sequence[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
+def _is_well_formed(result: StepResult) -> bool:
+    return result.pred is not None if result.well_formed is None else result.well_formed
+
+
 def aggregate(results: Sequence[StepResult]) -> dict:
     """The metrics dict (without ``rewards``/``by_task``) over all results.
 
-    ``format_rate`` is the share of predictions whose answer parsed as a valid action.
+    ``format_rate`` is the share of well-formed predictions: exactly the output form their sample
+    states (``answer`` or ``think``, see ``matches_output_format``) with a valid action as the answer.
     """
     per_type: dict[str, dict] = {}
     confusion: dict[str, Counter] = defaultdict(Counter)
@@ -175,7 +182,7 @@ def aggregate(results: Sequence[StepResult]) -> dict:
         "step_success": _rate([r.step_ok for r in results]),
         "grounding_accuracy": _rate(grounding),
         "grounding_count": len(grounding),
-        "format_rate": _rate([r.pred is not None for r in results]),
+        "format_rate": _rate([_is_well_formed(r) for r in results]),
         "per_type": per_type,
         "confusion": {t: dict(sorted(confusion[t].items())) for t in sorted(confusion)},
     }

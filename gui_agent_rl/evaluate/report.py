@@ -1,7 +1,9 @@
 """The terminal view of a metrics dict: aligned plain-text tables, and deltas against another run.
 
 Rates are shown as percentages and their deltas in percentage points (pp); reward means as numbers.
-Plain text on purpose: it reads the same in a terminal, a log file and a CI page.
+Plain text on purpose: it reads the same in a terminal, a log file and a CI page. When the metrics
+carry a ``sampled`` block, a "sampled (K=.., T=..)" column stands beside the values and the per-type
+table gains the sampled step success and pass@K.
 """
 
 from __future__ import annotations
@@ -46,19 +48,35 @@ def _delta(new: float | None, old: float | None, rate: bool) -> str:
 
 
 def _summary_rows(metrics: dict, other: dict | None) -> list[list[str]]:
-    entries = [(k, metrics.get(k), other.get(k) if other else None, True) for k in RATE_KEYS]
+    sampled = metrics.get("sampled")
+    drawn, drawn_rewards = sampled or {}, (sampled or {}).get("rewards", {})
+    entries = [(k, metrics.get(k), drawn.get(k), other.get(k) if other else None, True) for k in RATE_KEYS]
     rewards, old_rewards = metrics.get("rewards", {}), (other or {}).get("rewards", {})
-    entries += [(f"reward {k}", v, old_rewards.get(k), False) for k, v in rewards.items()]
+    entries += [
+        (f"reward {k}", v, drawn_rewards.get(k), old_rewards.get(k), False) for k, v in rewards.items()
+    ]
+    if sampled:
+        old_sampled = (other or {}).get("sampled") or {}
+        same_k = old_sampled.get("num_samples") == sampled["num_samples"]
+        old_pass = old_sampled.get("pass_at_k") if same_k else None
+        entries.append((f"pass@{sampled['num_samples']}", None, sampled.get("pass_at_k"), old_pass, True))
     tasks, old_tasks = metrics.get("by_task"), (other or {}).get("by_task") or {}
     if tasks:
-        entries += [(k, tasks.get(k), old_tasks.get(k), True) for k in TASK_KEYS]
+        entries += [(k, tasks.get(k), None, old_tasks.get(k), True) for k in TASK_KEYS]
     rows = []
-    for name, value, old, rate in entries:
-        row = [name, _pct(value) if rate else _num(value)]
+    for name, value, drawn_value, old, rate in entries:
+        show = _pct if rate else _num
+        row = [name, show(value)] + ([show(drawn_value)] if sampled else [])
         if other is not None:
-            row += [_pct(old) if rate else _num(old), _delta(value, old, rate)]
+            row += [show(old), _delta(drawn_value if name.startswith("pass@") else value, old, rate)]
         rows.append(row)
     return rows
+
+
+def _sampled_name(sampled: dict) -> str:
+    """``sampled (K=4, T=1)``: the column of the means over the sampled completions."""
+    t = sampled.get("temperature")
+    return f"sampled (K={sampled['num_samples']}" + ("" if t is None else f", T={t:g}") + ")"
 
 
 def _rules_line(metrics: dict) -> str:
@@ -72,9 +90,13 @@ def _rules_line(metrics: dict) -> str:
 
 def _per_type_rows(metrics: dict, other: dict | None) -> list[list[str]]:
     old_types = (other or {}).get("per_type", {})
+    drawn = (metrics.get("sampled") or {}).get("per_type")
     rows = []
     for kind, m in metrics.get("per_type", {}).items():
         row = [kind, str(m["count"]), _pct(m["type_accuracy"]), _pct(m["step_success"])]
+        if drawn is not None:
+            d = drawn.get(kind, {})
+            row += [_pct(d.get("step_success")), _pct(d.get("pass_at_k"))]
         if other is not None:
             row.append(_delta(m["step_success"], old_types.get(kind, {}).get("step_success"), True))
         rows.append(row)
@@ -90,9 +112,20 @@ def _confusion(metrics: dict) -> str:
 
 def format_report(metrics: dict, other: dict | None = None, other_name: str = "other") -> str:
     """The whole terminal report; with ``other``, a column of its values and the deltas."""
-    header = ["metric", "value"] + ([other_name, "delta"] if other is not None else [])
-    type_header = ["type", "count", "type acc", "step success"] + (["delta"] if other is not None else [])
+    sampled = metrics.get("sampled")
+    compared = [other_name, "delta"] if other is not None else []
+    header = ["metric", "value"] + ([_sampled_name(sampled)] if sampled else []) + compared
+    type_header = ["type", "count", "type acc", "step success"]
+    if sampled:
+        type_header += ["sampled step", f"pass@{sampled['num_samples']}"]
+    type_header += ["delta"] if other is not None else []
     parts = [_rules_line(metrics)]
+    if sampled:
+        k = sampled["num_samples"]
+        parts.append(
+            f"{_sampled_name(sampled)}: means over the {k} sampled completions of every sample; "
+            f"pass@{k}: any of the {k} a step success"
+        )
     if other is not None and other.get("rules") != metrics.get("rules"):
         parts.append(f"note: {other_name} used other rules: {_rules_line(other)}")
     if other is not None and other.get("count") != metrics.get("count"):

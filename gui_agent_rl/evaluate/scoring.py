@@ -1,9 +1,10 @@
 """Score a joined (sample, completion) list: step verdicts, reward means and the metrics dict.
 
 The rewards are the trainer's own callables (``get_reward_funcs``) called once over the whole set
-with the columns a trainer passes (``solution``, ``image_sizes``, ``accu_reward_method``), so the
-``rewards`` means are what the reward logs would show for these completions. A missing prediction is
-scored as the empty completion.
+with the columns a trainer passes (``solution``, ``image_sizes``, ``accu_reward_method``,
+``output_format``), so the ``rewards`` means are what the reward logs would show for these
+completions. A missing prediction is scored as the empty completion. A completion is well-formed
+(``format_rate``) when it is exactly the output form its sample states and its answer is a valid action.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gui_agent_rl.evaluate.metrics import MatchRules, StepResult, aggregate, judge_step, task_metrics
-from gui_agent_rl.evaluate.predictions import Scored
+from gui_agent_rl.evaluate.predictions import Scored, sample_draws, sample_temperature
+from gui_agent_rl.evaluate.sampled import sampled_metrics
 from gui_agent_rl.rewards.parsing import current_screen, truth_action
 from gui_agent_rl.rewards.registry import RewardSettings, get_reward_funcs
 from gui_agent_rl.schemas import Action, ImageFrame, JsonlWriter, Sample, parse_completion
+from gui_agent_rl.schemas.completion import DEFAULT_OUTPUT_FORMAT, matches_output_format
 
 DEFAULT_REWARDS = ("format", "accuracy")
 
@@ -43,7 +46,13 @@ def reward_columns(rows: Sequence[Scored]) -> dict[str, list]:
         "solution": [r.sample.solution for r in rows],
         "image_sizes": [[list(s) for s in r.sample.image_sizes or []] for r in rows],
         "accu_reward_method": [r.sample.accu_reward_method for r in rows],
+        "output_format": [r.sample.output_format for r in rows],
     }
+
+
+def output_format(sample: Sample, settings: RewardSettings) -> str:
+    """The form a sample's completion must have: the settings' forced one, else the sample's, else think."""
+    return settings.output_format or sample.output_format or DEFAULT_OUTPUT_FORMAT
 
 
 def reward_scores(
@@ -82,8 +91,19 @@ def judge_row(
         pred, truth, frame, settings.coordinate_frame, rules, error=error
     )
     sample = row.sample
+    well_formed = pred is not None and matches_output_format(row.completion, output_format(sample, settings))
     return StepResult(
-        sample.id, truth, pred, type_ok, step_ok, grounding_ok, reason, sample.task_id, sample.step, rewards
+        sample.id,
+        truth,
+        pred,
+        type_ok,
+        step_ok,
+        grounding_ok,
+        reason,
+        sample.task_id,
+        sample.step,
+        rewards,
+        well_formed=well_formed,
     )
 
 
@@ -100,14 +120,32 @@ def rules_record(rules: MatchRules, settings: RewardSettings) -> dict:
     }
 
 
+def judge_all(
+    rows: Sequence[Scored], rules: MatchRules, settings: RewardSettings, reward_names: Sequence[str]
+) -> tuple[list[StepResult], dict[str, list[float | None]]]:
+    """Every row's verdict (with its reward scores), and ``{reward name: per-row score}``."""
+    truths = [sample_truth(row.sample) for row in rows]  # bad truth: our message, before the rewards'
+    scores = reward_scores(rows, reward_names, settings)
+    results = [
+        judge_row(row, truth, rules, settings, {name: values[i] for name, values in scores.items()})
+        for i, (row, truth) in enumerate(zip(rows, truths, strict=True))
+    ]
+    return results, scores
+
+
 def evaluate(
     rows: Sequence[Scored],
     rules: MatchRules | None = None,
     settings: RewardSettings | None = None,
     reward_names: Sequence[str] = DEFAULT_REWARDS,
     by_task: bool = False,
+    *,
+    with_samples: bool = True,
 ) -> Evaluation:
     """Judge every step and aggregate; ``metrics`` is what ``gui-agent-rl eval`` writes.
+
+    When the rows carry sampled completions (and ``with_samples``), each draw is judged the same way
+    and ``metrics["sampled"]`` holds their mean figures and pass@K (:mod:`.sampled`).
 
     >>> rows = join_predictions(read_samples("d.jsonl"), read_predictions("p.jsonl"))  # doctest: +SKIP
     >>> ev = evaluate(rows, MatchRules(box_scale=1.2))  # doctest: +SKIP
@@ -116,17 +154,16 @@ def evaluate(
     """
     rules = rules or MatchRules()
     settings = settings or RewardSettings()
-    truths = [sample_truth(row.sample) for row in rows]  # bad truth: our message, before the rewards'
-    scores = reward_scores(rows, reward_names, settings)
-    results = [
-        judge_row(row, truth, rules, settings, {name: values[i] for name, values in scores.items()})
-        for i, (row, truth) in enumerate(zip(rows, truths, strict=True))
-    ]
+    results, scores = judge_all(rows, rules, settings, reward_names)
     metrics = aggregate(results)
     metrics["rewards"] = {name: _mean(values) for name, values in scores.items()}
     metrics["rules"] = rules_record(rules, settings)
     if by_task:
         metrics["by_task"] = task_metrics(results)
+    draws = sample_draws(rows) if with_samples else []
+    if draws:
+        verdicts = [judge_all(draw, rules, settings, reward_names)[0] for draw in draws]
+        metrics["sampled"] = sampled_metrics(verdicts, sample_temperature(rows))
     return Evaluation(results, metrics)
 
 

@@ -1,8 +1,11 @@
 """Completions for a dataset: batched transformers ``generate``, or an OpenAI-compatible server.
 
 Writes ``{"id": <sample id>, "completion": "<model text>"}`` lines (dataset order) for ``score`` and
-``eval``. The prompts are the training prompts (images where the ``<image>`` markers stood). The
-server mode is what the seed did after training::
+``eval``. With ``num_samples`` K >= 1 a line also holds ``"samples"`` (K completions sampled at
+``temperature``, 1.0 when that is 0; nucleus ``top_p``, top-k off) and ``"temperature"``, while
+``completion`` stays the greedy one (or ``samples[0]`` with ``greedy=False``). The prompts are the
+training prompts (images where the ``<image>`` markers stood). The server mode is what the seed did
+after training::
 
     vllm serve CHECKPOINT --limit-mm-per-prompt image=2
     gui-agent-rl predict --model CHECKPOINT --api-base http://127.0.0.1:8000/v1 \
@@ -15,6 +18,7 @@ import base64
 import io
 import json
 import logging
+import math
 import os
 import urllib.error
 import urllib.request
@@ -22,12 +26,22 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gui_agent_rl.schemas import JsonlWriter, default_image_folder
 from gui_agent_rl.train.data import DataError, DataSource, load_records, open_screen, prompt_messages
 
 logger = logging.getLogger(__name__)
+
+
+DEFAULT_SAMPLE_TEMPERATURE = 1.0  # the samples' temperature when --temperature is 0 (greedy)
+
+
+class Pass(NamedTuple):
+    """One decoding pass over a batch: ``n`` completions per prompt; temperature 0 is greedy."""
+
+    temperature: float
+    n: int
 
 
 @dataclass
@@ -39,6 +53,35 @@ class PredictSettings:
     max_pixels: int | None = None
     limit: int | None = None
     timeout_s: float = 300.0
+    num_samples: int = 0
+    """Sampled completions per sample besides the greedy one (0: none, the plain line format)."""
+    top_p: float = 1.0
+    seed: int | None = None
+    """Seeds sampling: ``torch.manual_seed`` before generating, or the request's ``seed``."""
+    greedy: bool = True
+    """With ``num_samples``: also the greedy pass (False: ``completion`` is ``samples[0]``)."""
+
+    def __post_init__(self) -> None:
+        if self.num_samples < 0:
+            raise ValueError(f"--num-samples must be >= 0, got {self.num_samples}")
+        if not 0 <= self.temperature < math.inf:
+            raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
+        if not self.greedy and self.num_samples == 0:
+            raise ValueError("--no-greedy needs --num-samples >= 1")
+
+    @property
+    def sample_temperature(self) -> float:
+        """The samples' temperature: ``temperature``, or 1.0 when that is 0."""
+        return self.temperature or DEFAULT_SAMPLE_TEMPERATURE
+
+    def passes(self) -> list[Pass]:
+        """The decoding passes per batch: ``completion``'s, then the samples' (when any)."""
+        if self.num_samples == 0:
+            return [Pass(self.temperature, 1)]
+        greedy = [Pass(0.0, 1)] if self.greedy else []
+        return [*greedy, Pass(self.sample_temperature, self.num_samples)]
 
 
 def _records(dataset: Path, image_folder: Path | None, limit: int | None) -> list[dict[str, Any]]:
@@ -77,10 +120,10 @@ class LocalGenerator:
         with loading("model", model_path):
             model = AutoModelForImageTextToText.from_pretrained(model_path, dtype=dtype)
         self.model = model.to(device).eval()
+        if settings.seed is not None:
+            torch.manual_seed(settings.seed)  # seeds CUDA too: the samples repeat run to run
 
-    def generate(self, batch: Sequence[dict[str, Any]]) -> list[str]:
-        import torch
-
+    def _inputs(self, batch: Sequence[dict[str, Any]]) -> Any:
         # Opened and resized exactly as in training (same frame, same pixels).
         images = [
             [open_screen(p, self.max_pixels, self.min_pixels)[0] for p in r["image_paths"]] for r in batch
@@ -93,16 +136,29 @@ class LocalGenerator:
         ]
         flat = [img for imgs in images for img in imgs]
         inputs = self.processor(text=texts, images=flat or None, padding=True, return_tensors="pt")
-        inputs = inputs.to(self.model.device)
-        sampling = {"do_sample": True, "temperature": self.settings.temperature}
+        return inputs.to(self.model.device)
+
+    def _run(self, inputs: Any, step: Pass) -> list[list[str]]:
+        import torch
+
+        if step.temperature > 0:
+            # top_k=0: the checkpoint's generation config may set top_k=1 (Qwen2.5-VL does), which
+            # would make every sample the greedy one.
+            options = {"do_sample": True, "temperature": step.temperature, "top_p": self.settings.top_p}
+            options.update(top_k=0, num_return_sequences=step.n)
+        else:
+            options = {"do_sample": False}
         with torch.inference_mode():
-            out = self.model.generate(
-                **inputs,
-                max_new_tokens=self.settings.max_new_tokens,
-                **(sampling if self.settings.temperature > 0 else {"do_sample": False}),
-            )
+            out = self.model.generate(**inputs, max_new_tokens=self.settings.max_new_tokens, **options)
         new_tokens = out[:, inputs["input_ids"].shape[1] :]
-        return self.processor.batch_decode(new_tokens, skip_special_tokens=True)
+        texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True)
+        return [texts[i : i + step.n] for i in range(0, len(texts), step.n)]  # prompt-major order
+
+    def generate(self, batch: Sequence[dict[str, Any]], passes: Sequence[Pass]) -> list[list[list[str]]]:
+        """``[record][pass]`` -> that pass's ``n`` completions: one ``generate`` call per pass."""
+        inputs = self._inputs(batch)
+        per_pass = [self._run(inputs, step) for step in passes]
+        return [[texts[i] for texts in per_pass] for i in range(len(batch))]
 
 
 def image_data_url(path: str) -> str:
@@ -131,20 +187,34 @@ def api_messages(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class ApiGenerator:
-    """An OpenAI-compatible ``/chat/completions`` endpoint (vLLM, SGLang, ...), ``batch_size`` in flight."""
+    """An OpenAI-compatible ``/chat/completions`` endpoint (vLLM, SGLang, ...), ``batch_size`` in flight.
+
+    A sampled pass asks for ``n`` choices in one request and tops up with further requests when the
+    server returns fewer (some ignore ``n``); sampled requests send ``top_k: -1`` so a checkpoint's
+    generation config (vLLM applies it by default) cannot turn sampling into greedy decoding.
+    """
 
     def __init__(self, model: str, api_base: str, api_key: str | None, settings: PredictSettings) -> None:
         self.model, self.settings = model, settings
         self.url = api_base.rstrip("/") + "/chat/completions"
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
 
-    def _one(self, record: dict[str, Any]) -> str:
-        body = {
+    def _body(self, messages: list[dict[str, Any]], step: Pass, n: int, attempt: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "model": self.model,
-            "messages": api_messages(record),
+            "messages": messages,
             "max_tokens": self.settings.max_new_tokens,
-            "temperature": self.settings.temperature,
+            "temperature": step.temperature,
         }
+        if step.temperature > 0:
+            body.update(top_p=self.settings.top_p, top_k=-1)
+            if n > 1:
+                body["n"] = n
+            if self.settings.seed is not None:  # a top-up must not repeat the first request's draws
+                body["seed"] = self.settings.seed + attempt
+        return body
+
+    def _post(self, body: dict[str, Any], sample_id: Any) -> list[str]:
         request = urllib.request.Request(
             self.url,
             data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -155,19 +225,46 @@ class ApiGenerator:
                 reply = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:200].decode("utf-8", "replace")
-            raise DataError(f"{self.url}: HTTP {exc.code} for id {record['id']}: {detail}") from None
+            raise DataError(f"{self.url}: HTTP {exc.code} for id {sample_id}: {detail}") from None
         except (urllib.error.URLError, TimeoutError) as exc:
             raise DataError(f"{self.url}: unreachable ({exc})") from None
         try:
-            return reply["choices"][0]["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError):
-            raise DataError(
-                f"{self.url}: unexpected reply for id {record['id']}: {str(reply)[:200]}"
-            ) from None
+            texts = [choice["message"]["content"] or "" for choice in reply["choices"]]
+        except (KeyError, TypeError):
+            texts = []
+        if not texts:
+            raise DataError(f"{self.url}: unexpected reply for id {sample_id}: {str(reply)[:200]}")
+        return texts
 
-    def generate(self, batch: Sequence[dict[str, Any]]) -> list[str]:
+    def _completions(self, record: dict[str, Any], passes: Sequence[Pass]) -> list[list[str]]:
+        messages = api_messages(record)
+        out = []
+        for step in passes:
+            texts: list[str] = []
+            for attempt in range(step.n):  # every reply holds >= 1 choice: n requests at most
+                texts += self._post(self._body(messages, step, step.n - len(texts), attempt), record["id"])
+                if len(texts) >= step.n:
+                    break
+            out.append(texts[: step.n])
+        return out
+
+    def generate(self, batch: Sequence[dict[str, Any]], passes: Sequence[Pass]) -> list[list[list[str]]]:
+        """``[record][pass]`` -> that pass's ``n`` completions, the records' requests in parallel."""
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-            return list(pool.map(self._one, batch))
+            return list(pool.map(lambda record: self._completions(record, passes), batch))
+
+
+def prediction_line(sample_id: Any, texts: Sequence[Sequence[str]], settings: PredictSettings) -> dict:
+    """The output line of one sample from its passes' completions (see :meth:`PredictSettings.passes`)."""
+    if settings.num_samples == 0:
+        return {"id": sample_id, "completion": texts[0][0]}
+    samples = list(texts[-1])
+    return {
+        "id": sample_id,
+        "completion": texts[0][0] if settings.greedy else samples[0],
+        "samples": samples,
+        "temperature": settings.sample_temperature,
+    }
 
 
 def predict(
@@ -187,9 +284,10 @@ def predict(
         generator: Any = ApiGenerator(model, api_base, api_key, settings)
     else:
         generator = LocalGenerator(model, settings)
+    passes = settings.passes()
     with JsonlWriter(output) as out:
         for batch in _batches(records, settings.batch_size):
-            for record, completion in zip(batch, generator.generate(batch), strict=True):
-                out.write({"id": record["id"], "completion": completion})
+            for record, texts in zip(batch, generator.generate(batch, passes), strict=True):
+                out.write(prediction_line(record["id"], texts, settings))
             logger.info("%d/%d predicted", out.count, len(records))
     return out.count
