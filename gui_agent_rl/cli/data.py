@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import sys
 from pathlib import Path
@@ -47,14 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--full-prompt", action="store_true", help="print the prompt prefix too, not only its size"
     )
     p.set_defaults(func=run_show)
-    p = sub.add_parser("synth", help="write a synthetic corpus of drawn phone screens and steps")
-    p.add_argument("root", type=Path, metavar="OUT_ROOT", help="folder to create (must be new or empty)")
-    p.add_argument("--tasks", type=positive_int, default=6)
-    p.add_argument("--steps", type=positive_int, default=5, help="steps per task")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", default="1080x2400", help="screen size WxH in pixels (default 1080x2400)")
-    p.add_argument("--quality", type=positive_int, default=60, help="JPEG quality (default 60)")
-    p.set_defaults(func=run_synth)
+    _register_synth(sub)
 
 
 def _register_build(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +65,11 @@ def _register_build(sub: argparse._SubParsersAction) -> None:
         "--prompt", type=existing_file, metavar="PREFIX.txt", help="your prompt prefix, verbatim"
     )
     prompt.add_argument("--think", action="store_true", help="the packaged think-mode prefix")
+    p.add_argument(
+        "--append-answer-format",
+        action="store_true",
+        help="with --prompt: append VLM-R1's <think>/<answer> sentence on its own line (output format think)",
+    )
     p.add_argument("--report", type=Path, metavar="REPORT.jsonl", help="default: OUT's name + .report.jsonl")
     p.add_argument("--strict", action="store_true", help="exit 1 when any step was rejected")
     p.add_argument(
@@ -108,6 +107,8 @@ def _check_build_args(args: argparse.Namespace) -> None:
         raise UserError("--output, --report and --val-output must be different files")
     if args.val_output and not args.val_fraction:
         raise UserError("--val-output needs --val-fraction")
+    if args.append_answer_format and not args.prompt:
+        raise UserError("--append-answer-format needs --prompt (the packaged prefixes state their form)")
     if args.reward_method:
         from gui_agent_rl.rewards.accuracy import BOX_METHODS
 
@@ -119,13 +120,21 @@ def _check_build_args(args: argparse.Namespace) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from gui_agent_rl.datagen.build import build_dataset
-    from gui_agent_rl.datagen.prompts import load_prompt, read_prompt_file
+    from gui_agent_rl.datagen.prompts import append_answer_format, load_prompt, read_prompt_file
 
     _check_build_args(args)
     try:
         prompt = read_prompt_file(args.prompt) if args.prompt else load_prompt(think=args.think)
     except UnicodeDecodeError:
         raise UserError(f"{args.prompt}: prompt file is not UTF-8") from None
+    if args.append_answer_format:
+        prompt = append_answer_format(prompt)
+    elif args.prompt and "<answer>" not in prompt:
+        logging.getLogger(__name__).warning(
+            "%s: the prompt prefix never mentions <answer>, but the rewards read the action only inside "
+            "<answer>...</answer>; state the form or use --append-answer-format",
+            args.prompt,
+        )
     if "<image>" in prompt:
         raise UserError(f"{args.prompt}: the prompt prefix contains <image>; markers must match the images")
     summary = build_dataset(
@@ -185,18 +194,90 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_synth(args: argparse.Namespace) -> int:
-    from gui_agent_rl.datagen.synth import synthesize_corpus
+SYNTH_TASKS = ("phone", "text", "grounding")  # synth_tasks.TASKS, without importing Pillow to parse
 
+
+def _register_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="write a synthetic corpus: drawn phone screens, or a small learnable task for CPU runs",
+        description="phone: realistic Chinese phone screens and steps. text: the instruction alone decides "
+        "the action ('open mail', 'type cat', 'go back', ...). grounding: 'tap red' on a screen of coloured "
+        "buttons. text and grounding also write OUT_ROOT/prompt.txt, the prefix to build them with.",
+    )
+    p.add_argument("root", type=Path, metavar="OUT_ROOT", help="folder to create (must be new or empty)")
+    p.add_argument("--task", choices=SYNTH_TASKS, default="phone", help="which corpus (default phone)")
+    p.add_argument("--tasks", type=positive_int, default=6)
+    p.add_argument("--steps", type=positive_int, default=5, help="steps per task")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--size",
+        help="screen size WxH in pixels (default phone 1080x2400, text 56x56, grounding 112x112; "
+        "text and grounding need multiples of 28)",
+    )
+    p.add_argument("--grid", metavar="N", help="grounding: buttons sit in an NxN grid (default 2)")
+    p.add_argument("--quality", type=positive_int, default=60, help="phone: JPEG quality (default 60)")
+    p.set_defaults(func=run_synth)
+
+
+def _synth_size(args: argparse.Namespace) -> tuple[int, int]:
+    from gui_agent_rl.datagen.synth_tasks import DEFAULT_SIZES
+
+    if args.size is None:
+        return DEFAULT_SIZES[args.task]
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise UserError(f"--size must be WxH, e.g. 1080x2400, got {args.size!r}") from None
-    if min(width, height) < 100:
+    if args.task == "phone" and min(width, height) < 100:
         raise UserError(f"--size {args.size} is too small for a phone screen (at least 100x100)")
+    return width, height
+
+
+def _synth_grid(args: argparse.Namespace) -> int:
+    from gui_agent_rl.datagen.synth_tasks import DEFAULT_GRID
+
+    if args.grid is None:
+        return DEFAULT_GRID
+    if args.task != "grounding":
+        raise UserError("--grid applies to --task grounding only")
+    try:
+        return int(args.grid)
+    except ValueError:
+        raise UserError(f"--grid must be an integer, got {args.grid!r}") from None
+
+
+def _check_task_screen(args: argparse.Namespace, width: int, height: int, grid: int) -> None:
+    from gui_agent_rl.datagen.synth_tasks import check_grid, check_screen_size
+
+    if args.task == "phone":
+        return
+    try:
+        check_screen_size(width, height)
+    except ValueError as exc:
+        raise UserError(f"--size: {exc}") from None
+    try:
+        if args.task == "grounding":
+            check_grid(width, height, grid)
+    except ValueError as exc:
+        raise UserError(f"--grid: {exc}") from None
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from gui_agent_rl.datagen import synth_tasks
+    from gui_agent_rl.datagen.synth import synthesize_corpus
+
+    (width, height), grid = _synth_size(args), _synth_grid(args)
+    _check_task_screen(args, width, height, grid)
     if args.root.exists() and (not args.root.is_dir() or any(args.root.iterdir())):
         raise UserError(f"{args.root}: exists and is not an empty folder")
-    n = synthesize_corpus(args.root, args.tasks, args.steps, args.seed, width=width, height=height,
-                          quality=min(args.quality, 95))  # fmt: skip
-    sys.stderr.write(f"wrote {n} steps in {args.tasks} tasks to {args.root}\n")
+    corpus = (args.root, args.tasks, args.steps, args.seed)
+    if args.task == "text":
+        n = synth_tasks.synthesize_text_corpus(*corpus, width=width, height=height)
+    elif args.task == "grounding":
+        n = synth_tasks.synthesize_grounding_corpus(*corpus, width=width, height=height, grid=grid)
+    else:
+        n = synthesize_corpus(*corpus, width=width, height=height, quality=min(args.quality, 95))
+    prompt = "" if args.task == "phone" else f"; build with --prompt {args.root / synth_tasks.PROMPT_FILE}"
+    sys.stderr.write(f"wrote {n} steps in {args.tasks} tasks to {args.root}{prompt}\n")
     return 0
