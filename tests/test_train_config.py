@@ -24,6 +24,7 @@ from gui_agent_rl.train.tiny import write_tiny_dataset
 pytestmark = pytest.mark.train
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "tiny-cpu.yaml"
+SFT_RECIPES = set((ROOT / "recipes").glob("*sft*.yaml"))  # gui-agent-rl sft; the rest are GRPO
 
 
 class TestParseTrainArgs:
@@ -57,12 +58,22 @@ class TestParseTrainArgs:
 
 
 class TestShippedRecipes:
-    @pytest.mark.parametrize("recipe", sorted((ROOT / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+    @pytest.mark.parametrize(
+        "recipe", sorted(set((ROOT / "recipes").glob("*.yaml")) - SFT_RECIPES), ids=lambda p: p.name
+    )
     def test_every_recipe_parses(self, recipe):
         cpu = ["--deepspeed", "none", "--bf16", "false", "--use_cpu", "true", "--report_to", "none",
                "--use_vllm", "false", "--per_device_train_batch_size", "8"]  # fmt: skip
         script, training, _ = parse_train_args(["--config", str(recipe), *cpu])
         assert script.reward_funcs and script.data_file_paths and training.num_generations >= 2
+
+    @pytest.mark.parametrize("recipe", sorted(SFT_RECIPES), ids=lambda p: p.name)
+    def test_every_sft_recipe_parses(self, recipe):
+        from gui_agent_rl.train.sft import parse_sft_args
+
+        cpu = ["--deepspeed", "none", "--bf16", "false", "--use_cpu", "true", "--report_to", "none"]
+        script, training, _ = parse_sft_args(["--config", str(recipe), *cpu])
+        assert script.data_file_paths and training.max_length is None and training.completion_only_loss
 
 
 class TestSplitJoined:

@@ -29,8 +29,8 @@ class ConfigError(ValueError):
 
 
 @dataclass
-class GuiScriptArguments(ScriptArguments):
-    """Data, rewards and image settings (the seed's names)."""
+class GuiDataArguments(ScriptArguments):
+    """Data, image and vision-tower settings that GRPO (``train``) and SFT (``sft``) share."""
 
     data_file_paths: list[str] = field(
         default_factory=list,
@@ -44,25 +44,6 @@ class GuiScriptArguments(ScriptArguments):
             "images are there."
         },
     )
-    reward_funcs: list[str] = field(
-        default_factory=lambda: ["format", "accuracy"],
-        metadata={
-            "help": f"Rewards: {', '.join(REWARD_NAMES)} or package.module:function "
-            "(descriptions: `gui-agent-rl score --help`)."
-        },
-    )
-    coordinate_frame: str = field(
-        default="resized",
-        metadata={
-            "help": "Frame the model's coordinates are in: resized (Qwen2.5-VL), original or norm1000.",
-            "choices": ["resized", "original", "norm1000"],
-        },
-    )
-    accuracy_method: str | None = field(
-        default=None,
-        metadata={"help": "Box scoring method for every sample (default: per sample, or 'default')."},
-    )
-    normalize_format: bool = field(default=False, metadata={"help": "Scale the format reward to [0, 1]."})
     max_pixels: int = field(
         default=DEFAULT_MAX_PIXELS, metadata={"help": "Most pixels per image after resizing."}
     )
@@ -89,17 +70,45 @@ class GuiScriptArguments(ScriptArguments):
             "help": "TensorBoard folder (the seed's option; sets TENSORBOARD_LOGGING_DIR for transformers 5)."
         },
     )
+
+    def __post_init__(self) -> None:
+        self.data_file_paths = split_joined(self.data_file_paths)
+        self.image_folders = split_joined(self.image_folders)
+        if self.min_pixels > self.max_pixels:
+            raise ConfigError(f"min_pixels ({self.min_pixels}) is larger than max_pixels ({self.max_pixels})")
+
+
+@dataclass
+class GuiScriptArguments(GuiDataArguments):
+    """GRPO's data, rewards and image settings (the seed's names)."""
+
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["format", "accuracy"],
+        metadata={
+            "help": f"Rewards: {', '.join(REWARD_NAMES)} or package.module:function "
+            "(descriptions: `gui-agent-rl score --help`)."
+        },
+    )
+    coordinate_frame: str = field(
+        default="resized",
+        metadata={
+            "help": "Frame the model's coordinates are in: resized (Qwen2.5-VL), original or norm1000.",
+            "choices": ["resized", "original", "norm1000"],
+        },
+    )
+    accuracy_method: str | None = field(
+        default=None,
+        metadata={"help": "Box scoring method for every sample (default: per sample, or 'default')."},
+    )
+    normalize_format: bool = field(default=False, metadata={"help": "Scale the format reward to [0, 1]."})
     rollout_log: bool = field(
         default=True,
         metadata={"help": "Write rollouts.jsonl (step, sample id, completion, rewards) to output_dir."},
     )
 
     def __post_init__(self) -> None:
-        self.data_file_paths = split_joined(self.data_file_paths)
-        self.image_folders = split_joined(self.image_folders)
+        super().__post_init__()
         self.reward_funcs = split_joined(self.reward_funcs, sep=",")
-        if self.min_pixels > self.max_pixels:
-            raise ConfigError(f"min_pixels ({self.min_pixels}) is larger than max_pixels ({self.max_pixels})")
 
 
 def split_joined(values: Sequence[str] | str | None, sep: str = ":") -> list[str]:
@@ -172,19 +181,23 @@ def make_parser() -> TrlParser:
     return TrlParser((GuiScriptArguments, GuiGRPOConfig, GuiModelConfig), prog="gui-agent-rl train")
 
 
-def parse_train_args(
-    argv: Sequence[str] | None = None,
-) -> tuple[GuiScriptArguments, GuiGRPOConfig, GuiModelConfig]:
-    """Parse ``--config RECIPE.yaml`` plus overrides; bad values raise :class:`ConfigError`."""
-    parser = make_parser()
+def parse_recipe(parser: TrlParser, argv: Sequence[str] | None) -> tuple:
+    """``--config RECIPE.yaml`` plus overrides, parsed by ``parser``; bad values raise ConfigError."""
     if argv is not None and "--config" in argv:
         recipe = list(argv)[list(argv).index("--config") + 1 :][:1]
         if recipe and not Path(recipe[0]).is_file():
             raise ConfigError(f"--config {recipe[0]}: no such file")
     try:
-        script, training, model = parser.parse_args_and_config(args=argv)
+        return tuple(parser.parse_args_and_config(args=argv))
     except ConfigError:
         raise
     except ValueError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from exc
+
+
+def parse_train_args(
+    argv: Sequence[str] | None = None,
+) -> tuple[GuiScriptArguments, GuiGRPOConfig, GuiModelConfig]:
+    """Parse GRPO's ``--config RECIPE.yaml`` plus overrides; bad values raise :class:`ConfigError`."""
+    script, training, model = parse_recipe(make_parser(), argv)
     return script, training, model

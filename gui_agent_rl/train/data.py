@@ -3,8 +3,8 @@
 Each row has a conversational ``prompt`` with one ``{"type": "image"}`` item where each ``<image>``
 marker stood in the human text (text split around it), the ``images`` opened lazily (at batch time,
 through ``datasets.Dataset.with_transform``) and the truth columns the rewards read: ``solution``,
-``image_sizes`` (``[[w, h], ...]``, from the sample or from the opened images), ``accu_reward_method``
-and ``id``. Text-only samples have no image items and an empty ``images`` list.
+``image_sizes`` (``[[w, h], ...]``, from the sample or from the opened images), ``accu_reward_method``,
+``output_format`` and ``id``. Text-only samples have no image items and an empty ``images`` list.
 
 >>> prompt_messages("Task <image> now <image> go", 2)[0]["content"]  # doctest: +NORMALIZE_WHITESPACE
 [{'type': 'text', 'text': 'Task '}, {'type': 'image'}, {'type': 'text', 'text': ' now '},
@@ -13,6 +13,7 @@ and ``id``. Text-only samples have no image items and an empty ``images`` list.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import OrderedDict
@@ -85,6 +86,14 @@ def prompt_messages(human_text: str, n_images: int) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
+def gold_think(sample: Any) -> str | None:
+    """The sample's own think block (key ``think``) as JSON text, or None; Arrow wants one type."""
+    think = getattr(sample, "think", None)
+    if think is None or isinstance(think, str):
+        return think
+    return json.dumps(think, ensure_ascii=False)  # the layout render_completion writes
+
+
 def load_records(sources: Sequence[DataSource]) -> list[dict[str, Any]]:
     """Read every sample, resolve image paths, and fail on the first missing images (listing a few)."""
     records: list[dict[str, Any]] = []
@@ -101,6 +110,8 @@ def load_records(sources: Sequence[DataSource]) -> list[dict[str, Any]]:
                     "solution": sample.solution,
                     "image_sizes": [list(s) for s in sample.image_sizes] if sample.image_sizes else None,
                     "accu_reward_method": sample.accu_reward_method,
+                    "output_format": getattr(sample, "output_format", None),
+                    "think": gold_think(sample),
                 }
             )
     if missing:
@@ -163,7 +174,7 @@ class RowTransform:
         return opened
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        keys = ("prompt", "images", "image_sizes", "solution", "accu_reward_method", "id")
+        keys = ("prompt", "images", "image_sizes", "solution", "accu_reward_method", "output_format", "id")
         rows: dict[str, list] = {k: [] for k in keys}
         for i, paths in enumerate(batch["image_paths"]):
             opened = [self.open(p) for p in paths]
@@ -172,6 +183,8 @@ class RowTransform:
             rows["image_sizes"].append(batch["image_sizes"][i] or [size for _, size in opened])
             for key in ("solution", "accu_reward_method", "id"):
                 rows[key].append(batch[key][i])
+            # the format rewards grade each completion in its sample's stated form (None: think)
+            rows["output_format"].append(batch["output_format"][i] if "output_format" in batch else None)
         return rows
 
 
