@@ -74,6 +74,18 @@ _CORPUS = (
     "输出需要是json字符串,而且是有效的动作表达。打开淘宝,点击底部购物车,点击店铺,点击关注,等待。",
     "任务描述、UI图以及历史操作,确定精确的动作,输出相应的操作参数。搜索框 输入 返回 首页 设置 微信",
     "0123456789 ,.:;!?()[]{}<>/\\'\"-_+=*&%$#@ abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    # The wire format (SPEC §3) and the synthetic tasks' prompts, so that an answer is ~20 tokens, not ~40.
+    '<answer>{"action_type": "click", "action_parameter": {"click": "12,34,56,78"}}</answer>',
+    '{"action_type": "open_app", "action_parameter": {"open_app": "mail"}, "action_description": "x"}',
+    '{"action_type": "long_click", "action_parameter": {"long_click": "1,2,3,4"}}',
+    '{"action_type": "type", "action_parameter": {"type": "cat"}} {"action_type": "swipe"}',
+    '{"action_type": "back", "action_parameter": {"back": ""}} {"action_type": "wait", "action_parameter": '
+    '{"wait": ""}} {"action_type": "task_completed", "action_parameter": {"task_completed": "done"}} '
+    '{"action_type": "task_impossible", "action_parameter": {"task_impossible": "cannot"}}',
+    '{"task_content": "tap red", "screen_path1": "<image>", "screen_path2": "<image>"}',
+    "You operate a phone. Answer with the action that task_content asks for. Allowed actions, one example "
+    "each: Output exactly and nothing else. Input: The screenshot pixels shows coloured buttons; "
+    "which one to tap. Answer with a click on that button's pixel box. The only allowed action, for example",
 )
 
 TINY_TEXT = {
@@ -95,7 +107,7 @@ TINY_VISION = {
 }
 
 
-def train_tokenizer(vocab_size: int = 600) -> Qwen2Tokenizer:
+def train_tokenizer(vocab_size: int = 1000) -> Qwen2Tokenizer:
     """A byte-level BPE on the built-in corpus, as a ``Qwen2Tokenizer`` with Qwen's special tokens last."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import AddedToken, Qwen2Tokenizer
