@@ -20,6 +20,7 @@ from gui_agent_rl.datagen.synth_tasks import (
     TEXT_APPS,
     TEXT_TEMPLATES,
     TEXT_WORDS,
+    cell_tint,
     check_grid,
     check_screen_size,
     synthesize_grounding_corpus,
@@ -133,6 +134,22 @@ class TestGrounding:
             for corner in ((x1, y1), (x2, y2), (x1, y2), (x2, y1)):
                 assert image.getpixel(corner) == COLOURS[colour], (path, corner)
             assert image.getpixel((x1 - 1, y1 - 1)) != COLOURS[colour]
+
+    @pytest.mark.parametrize("grid", [2, 3])
+    def test_every_cell_has_its_own_pale_hue_unlike_any_button(self, grid):
+        tints = [cell_tint(c, r, grid) for r in range(grid) for c in range(grid)]
+        assert len(set(tints)) == grid * grid
+        assert not set(tints) & set(COLOURS.values())
+        assert all(min(t) >= 150 for t in tints)  # pale: far from the saturated buttons
+        assert all(len(set(t)) > 1 for t in tints)  # a hue, not a grey (normalisation erases greys)
+
+    def test_the_margin_around_a_button_shows_its_cells_hue(self, tmp_path):
+        synthesize_grounding_corpus(tmp_path, tasks=2, steps=2, seed=0)
+        step = json.loads(next(tmp_path.glob("*/step_0.json")).read_text(encoding="utf-8"))
+        x1, y1, _, _ = map(int, step["output"]["action_parameter"]["click"].split(","))
+        image = Image.open(next(tmp_path.glob(f"*/{step['input']['screen_path2']}")))
+        col, row = x1 * 2 // image.width, y1 * 2 // image.height
+        assert image.getpixel((x1 - 2, y1 - 2)) == cell_tint(col, row, 2)
 
     def test_two_or_three_distinct_colours_per_screen(self, corpora):
         for png in corpora["grounding"].glob("*/*.png"):

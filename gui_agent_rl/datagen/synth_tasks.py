@@ -19,6 +19,7 @@ for ``<answer>{action}</answer>`` and nothing else. The same seed gives the same
 
 from __future__ import annotations
 
+import colorsys
 import json
 import os
 import random
@@ -155,12 +156,32 @@ def _label(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], name: str)
     draw.text(((x1 + x2) // 2, y1 + 2), name, font=font, fill=ink, anchor="mt")
 
 
+def cell_tint(col: int, row: int, grid: int) -> tuple[int, int, int]:
+    """The pale hue of cell ``(col, row)``: a position cue in the pixels themselves.
+
+    Qwen2.5-VL tells image positions apart only through rotary (relative) position encodings, which a
+    two-layer toy model does not learn to read in minutes; it can read a colour. Each cell's own pale
+    hue (hues spread around the wheel, far paler than any button) shows in the margin around its
+    button, inside the same 28x28 patches as the button's colour, so "which hue sits next to red"
+    locates the red button. Greys would not do: the vision tower's normalisation maps every grey
+    patch to the same features.
+    """
+    hue = (row * grid + col) / (grid * grid)
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.3, 0.97)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
 def draw_grounding_screen(
     buttons: dict[str, tuple[int, int]], width: int, height: int, grid: int
 ) -> tuple[Image.Image, dict[str, tuple[int, int, int, int]]]:
     """Draw ``{colour: (col, row)}`` buttons; return the image and each colour's box."""
     image = Image.new("RGB", (width, height), _GROUND_BACKGROUND)
     draw = ImageDraw.Draw(image)
+    for row in range(grid):
+        for col in range(grid):
+            x0, y0 = col * width // grid, row * height // grid
+            cell = (x0, y0, (col + 1) * width // grid - 1, (row + 1) * height // grid - 1)
+            draw.rectangle(cell, fill=cell_tint(col, row, grid))
     boxes = {}
     for name, (col, row) in buttons.items():
         boxes[name] = box = _button_box(col, row, width, height, grid)
