@@ -156,3 +156,14 @@ class TestSftCli:
     def test_missing_recipe_is_one_line(self, tmp_path, capsys):
         assert cli_main(["sft", "--config", str(tmp_path / "none.yaml")]) == 2
         assert "no such file" in capsys.readouterr().err
+
+
+def test_module_entry_point_is_what_torchrun_starts(tmp_path):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "gui_agent_rl.sft", "--config", str(RECIPE)]
+    argv += ["--data_file_paths", str(tmp_path / "x.jsonl")]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("gui_agent_rl.sft: error:")
