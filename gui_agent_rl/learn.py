@@ -36,8 +36,8 @@ SUMMARY_KEYS = ("greedy_accuracy", "sampled_accuracy", "format_rate", "step_succ
 #: corpus size (task folders of 4 steps) and stage lengths; ``quick`` proves that every stage runs
 #: (the slow test), ``full`` is what ``make learn`` reports.
 PLAN = {
-    "full": {"tasks": 500, "sft_steps": None, "grpo_steps": None},  # None: the recipe's max_steps
-    "quick": {"tasks": 20, "sft_steps": 4, "grpo_steps": 2},
+    "full": {"tasks": 500, "sft_steps": None, "grpo_steps": None, "extra": []},  # None: the recipe's
+    "quick": {"tasks": 20, "sft_steps": 4, "grpo_steps": 2, "extra": ["--logging_steps", "1"]},
 }
 VAL_FRACTION = "0.1"  # 1,800 training steps, 200 held out (whole tasks) in the full plan
 NUM_SAMPLES = 4  # sampled completions per held-out step, at temperature 1
@@ -111,7 +111,7 @@ def learn_task(task: str, out: Path, seed: int, quick: bool, recipes: Path = REC
     for stage, start in (("sft", model), ("grpo", work / "sft")):
         command = "sft" if stage == "sft" else "train"
         steps = plan[f"{stage}_steps"]
-        limit = ["--max_steps", str(steps)] if steps else []
+        limit = ["--max_steps", str(steps), *plan["extra"]] if steps else []
         run(command, "--config", str(recipe(task, stage, recipes)), "--model_name_or_path", str(start),
             "--output_dir", str(work / stage), *common, *limit)  # fmt: skip
         rows.append({"task": task, "stage": stage, **held_out(work / stage, data, max_pixels, seed)})
