@@ -167,3 +167,24 @@ def test_module_entry_point_is_what_torchrun_starts(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("gui_agent_rl.sft: error:")
+
+
+def test_a_step_files_gold_think_block_reaches_the_sft_target(corpus, tmp_path):
+    from gui_agent_rl.datagen.build import build_dataset
+    from gui_agent_rl.datagen.prompts import load_prompt
+    from gui_agent_rl.train.data import load_records, pair_sources
+
+    step = corpus.step("7", 0)
+    record = json.loads(step.read_text(encoding="utf-8"))
+    step.write_text(json.dumps(record | {"think": GOLD}, ensure_ascii=False), encoding="utf-8")
+    corpus.step("7", 1)  # no think block
+    bad = corpus.step("7", 2)
+    bad.write_text(json.dumps(record | {"think": {"task_interpretation": "x"}}), encoding="utf-8")
+    out = tmp_path / "d.jsonl"
+    summary = build_dataset(corpus.root, out, prompt=load_prompt(think=True))
+    assert dict(summary.rejected) == {"schema": 1}  # an incomplete think block is reported
+    first, second = load_records(pair_sources([out], [corpus.root]))
+    assert parse_completion(sft_target(first, "gold")).think == GOLD
+    assert second["think"] is None
+    with pytest.raises(DataError, match="no gold think block"):
+        sft_target(second, "gold")

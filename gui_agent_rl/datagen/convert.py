@@ -165,10 +165,19 @@ class StepConverter:
                 sizes.append(size)
         if coordinates:
             _check_bounds(action, sizes[-1])
-        return self._render(step, _prompt_input(obj["input"], present), paths, sizes, action.to_json())
+        think = orjson.dumps(obj["think"]) if record.think is not None else None
+        prompt_input = _prompt_input(obj["input"], present)
+        return self._render(step, prompt_input, paths, sizes, action.to_json(), think=think)
 
     def _render(
-        self, step: StepFile, prompt_input: dict[str, Any], paths: list[str], sizes: list, answer: str
+        self,
+        step: StepFile,
+        prompt_input: dict[str, Any],
+        paths: list[str],
+        sizes: list,
+        answer: str,
+        *,
+        think: bytes | None = None,
     ) -> SampleBody:
         # The human value is JSON inside a JSON string. orjson's output holds no raw control
         # characters (it escapes them), so quoting it as a string only escapes '\\' and '"': two
@@ -184,7 +193,7 @@ class StepConverter:
             orjson.dumps(sizes),
             orjson.dumps(step.task_id),
             step.step,
-            self._suffix,
+            self._suffix if think is None else b',"think":%s%s' % (think, self._suffix),
         )
         return head, tail
 

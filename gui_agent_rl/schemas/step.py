@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gui_agent_rl.schemas.actions import Action, describe_validation_error
+from gui_agent_rl.schemas.think import ThinkBlock
 
 #: Input fields that name screenshots, in the order their images are fed to the model.
 SCREEN_FIELDS: tuple[str, ...] = ("screen_path1", "screen_path2")
@@ -36,12 +37,15 @@ class StepInput(BaseModel):
 
 
 class StepRecord(BaseModel):
-    """One step file: the input, and the correct next action."""
+    """One step file: the input, the correct next action and, optionally, a gold think block."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     input: StepInput
     output: Action
+    think: ThinkBlock | None = Field(
+        default=None, description="Optional gold think block (four fields): the SFT target in think mode"
+    )
 
     @classmethod
     def from_obj(cls, obj: Any) -> StepRecord:
