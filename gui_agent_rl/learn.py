@@ -42,6 +42,8 @@ PLAN = {
 VAL_FRACTION = "0.1"  # 1,800 training steps, 200 held out (whole tasks) in the full plan
 NUM_SAMPLES = 4  # sampled completions per held-out step, at temperature 1
 MAX_NEW_TOKENS = 48
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_ENV = "GUI_AGENT_RL_LEARN_PARENT"  # set for the per-task children: the pid they die with
 
 logger = logging.getLogger("gui_agent_rl.learn")
 
@@ -130,10 +132,21 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def die_with_parent(parent: int) -> None:
+    """In a child: get SIGTERM when ``parent`` dies, even by SIGKILL (Linux); exit if it already has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        sys.exit(143)
+
+
 def run_children(tasks: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
     """One child process per task, the cores shared between them; children die with this process."""
     threads = max(1, (os.cpu_count() or 1) // len(tasks))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env[PARENT_ENV] = str(os.getpid())
     children = []
     for task in tasks:
         cmd = [sys.executable, "-m", "gui_agent_rl.learn", "--task", task, "--seed", str(args.seed),
@@ -163,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run that proves every stage runs")
     parser.add_argument("--recipes", type=Path, default=RECIPES, help="folder of TASK-sft/grpo.yaml recipes")
     args = parser.parse_args(argv)
+    if os.environ.get(PARENT_ENV):
+        die_with_parent(int(os.environ[PARENT_ENV]))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     tasks = args.task or list(TASKS)
     args.output.mkdir(parents=True, exist_ok=True)

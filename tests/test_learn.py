@@ -42,3 +42,11 @@ def test_quick_loop_writes_rows_predictions_and_curves(tmp_path):
         assert (out / task / "sft.curve.png").stat().st_size > 10_000
         assert (out / task / "grpo.curve.png").stat().st_size > 10_000
     assert RECIPES.is_dir()
+
+
+def test_a_task_child_whose_parent_is_gone_exits_at_once():
+    from gui_agent_rl.learn import die_with_parent
+
+    with pytest.raises(SystemExit) as exc:
+        die_with_parent(parent=-1)  # no process has that pid: the parent is gone
+    assert exc.value.code == 143
