@@ -90,3 +90,32 @@ class TestZero3TwoRanks:
         assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 3
         steps = {json.loads(x)["step"] for x in (out / "rollouts.jsonl").read_text().splitlines()}
         assert steps == {0, 1, 2}
+
+
+class TestSftZero3TwoRanks:
+    def test_sft_under_zero3_on_two_ranks_trains_the_language_model_only(self, tiny, tmp_path):
+        """`torchrun -m gui_agent_rl.sft` as the 7B SFT recipe runs it: ZeRO-3, vision frozen."""
+        model, data = tiny
+        out = tmp_path / "sft"
+        cmd = [
+            sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+            "-m", "gui_agent_rl.sft", "--config", str(ROOT / "recipes" / "tiny-cpu-sft.yaml"),
+            "--model_name_or_path", str(model), "--data_file_paths", str(data),
+            "--image_folders", str(data.parent), "--output_dir", str(out), "--max_steps", "2",
+            "--per_device_train_batch_size", "2", "--freeze_vision_modules", "true",
+            "--deepspeed", str(tiny_zero3_config(tmp_path)),
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+        result = subprocess.run(
+            cmd, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540
+        )
+        assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-3000:]
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        reloaded = AutoModelForImageTextToText.from_pretrained(out).state_dict()
+        initial = AutoModelForImageTextToText.from_pretrained(model).state_dict()
+        lm = [k for k in initial if k.startswith("model.language_model.layers.")]
+        vision = [k for k in initial if k.startswith("model.visual.")]
+        assert any(not torch.equal(initial[k], reloaded[k]) for k in lm)
+        assert all(torch.equal(initial[k], reloaded[k]) for k in vision)
+        AutoProcessor.from_pretrained(out)  # the whole processor, so predict and train load it
