@@ -65,7 +65,7 @@ demo: install
 # Does the loop learn? For two synthetic tasks (text: the instruction decides the action; grounding: tap
 # the named button): synth -> build -> SFT -> held-out eval -> GRPO -> held-out eval -> curves, on CPU.
 # Prints SFT vs GRPO held-out greedy/sampled accuracy, format rate and step success per task and writes
-# $(LEARN_OUT)/summary.json, the predictions and the curve PNGs. About 10 minutes on 2 cores.
+# $(LEARN_OUT)/summary.json, the predictions and the curve PNGs. About 12 minutes on 2 cores.
 learn: install
 	@rm -rf $(LEARN_OUT)
 	$(BIN)/python -m gui_agent_rl.learn --seed $(SEED) --output $(LEARN_OUT)
