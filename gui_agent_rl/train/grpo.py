@@ -165,6 +165,25 @@ def load_policy(
     return processor, model
 
 
+def prepare_run(script: Any, training: Any, model_args: GuiModelConfig) -> None:
+    """What GRPO and SFT check and set before anything loads: a model, TensorBoard's folder, resume."""
+    if not model_args.model_name_or_path:
+        raise ConfigError("no model: give --model_name_or_path")
+    if script.logging_dir:  # transformers 5 dropped TrainingArguments.logging_dir; its callback reads this
+        os.environ["TENSORBOARD_LOGGING_DIR"] = script.logging_dir
+    training.resume_from_checkpoint = resume_target(training.resume_from_checkpoint, training.output_dir)
+
+
+def finish_run(trainer: Any, output_dir: str) -> None:
+    """After the weights are saved: the processor (main process), trainer_state.json, the trackers."""
+    if trainer.accelerator.is_main_process:
+        trainer.processing_class.save_pretrained(output_dir)
+    trainer.save_state()
+    if hasattr(trainer, "end"):  # transformers >= 5.18: finish trackers, destroy the process group
+        trainer.end()
+    logger.info("model, processor and trainer_state.json saved to %s", output_dir)
+
+
 def build_trainer(
     script: GuiScriptArguments,
     training: GuiGRPOConfig,
@@ -176,11 +195,7 @@ def build_trainer(
 
     from gui_agent_rl.train.model import lora_config, trainable_summary
 
-    if not model_args.model_name_or_path:
-        raise ConfigError("no model: give --model_name_or_path")
-    if script.logging_dir:  # transformers 5 dropped TrainingArguments.logging_dir; its callback reads this
-        os.environ["TENSORBOARD_LOGGING_DIR"] = script.logging_dir
-    training.resume_from_checkpoint = resume_target(training.resume_from_checkpoint, training.output_dir)
+    prepare_run(script, training, model_args)
     reward_funcs = build_rewards(script, training)
     records, dataset = prepare_data(script, training)
     processor, model = load_policy(script, training, model_args, records)
@@ -209,12 +224,7 @@ def train(
     trainer = build_trainer(script, training, model_args, callbacks)
     trainer.train(resume_from_checkpoint=training.resume_from_checkpoint)
     trainer.save_model(training.output_dir)
-    if trainer.accelerator.is_main_process:
-        trainer.processing_class.save_pretrained(training.output_dir)
-    trainer.save_state()
-    if hasattr(trainer, "end"):  # transformers >= 5.18: finish trackers, destroy the process group
-        trainer.end()
-    logger.info("model, processor and trainer_state.json saved to %s", training.output_dir)
+    finish_run(trainer, training.output_dir)
     return trainer
 
 

@@ -26,7 +26,6 @@ adapter is saved) and the processor, so ``train --model_name_or_path`` and ``pre
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -188,14 +187,10 @@ def build_sft_trainer(
     from trl import SFTTrainer
 
     from gui_agent_rl.train.data import load_records, pair_sources
-    from gui_agent_rl.train.grpo import load_policy, resume_target
+    from gui_agent_rl.train.grpo import load_policy, prepare_run
     from gui_agent_rl.train.model import lora_config, trainable_summary
 
-    if not model_args.model_name_or_path:
-        raise ConfigError("no model: give --model_name_or_path")
-    if script.logging_dir:
-        os.environ["TENSORBOARD_LOGGING_DIR"] = script.logging_dir
-    training.resume_from_checkpoint = resume_target(training.resume_from_checkpoint, training.output_dir)
+    prepare_run(script, training, model_args)
     records = load_records(pair_sources(script.data_file_paths, script.image_folders))
     dataset = build_sft_dataset(records, script.think_source, script.max_pixels, script.min_pixels)
     processor, model = load_policy(script, training, model_args, records)
@@ -210,8 +205,8 @@ def build_sft_trainer(
     return trainer
 
 
-def save_checkpoint(trainer: SFTTrainer, script: SftScriptArguments, output_dir: str) -> None:
-    """Full weights (LoRA merged when asked and possible) and the processor, loadable as a model path."""
+def save_weights(trainer: SFTTrainer, script: SftScriptArguments, output_dir: str) -> None:
+    """Full weights (LoRA merged when asked and possible), loadable as a model path."""
     from transformers.integrations import is_deepspeed_zero3_enabled
 
     model = trainer.model
@@ -220,19 +215,16 @@ def save_checkpoint(trainer: SFTTrainer, script: SftScriptArguments, output_dir:
             trainer.accelerator.unwrap_model(model).merge_and_unload().save_pretrained(output_dir)
     else:
         trainer.save_model(output_dir)
-    if trainer.accelerator.is_main_process:
-        trainer.processing_class.save_pretrained(output_dir)
 
 
 def train_sft(script: SftScriptArguments, training: GuiSFTConfig, model_args: GuiModelConfig) -> SFTTrainer:
     """Train and leave weights, processor and trainer_state.json in ``output_dir``."""
+    from gui_agent_rl.train.grpo import finish_run
+
     trainer = build_sft_trainer(script, training, model_args)
     trainer.train(resume_from_checkpoint=training.resume_from_checkpoint)
-    save_checkpoint(trainer, script, training.output_dir)
-    trainer.save_state()
-    if hasattr(trainer, "end"):
-        trainer.end()
-    logger.info("SFT model, processor and trainer_state.json saved to %s", training.output_dir)
+    save_weights(trainer, script, training.output_dir)
+    finish_run(trainer, training.output_dir)
     return trainer
 
 
