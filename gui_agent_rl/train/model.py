@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -42,11 +43,35 @@ def loading(what: str, model_path: str) -> Iterator[None]:
 
 
 def pick_attn_implementation(requested: str | None) -> str | None:
-    """``flash_attention_2`` when asked and installed, else sdpa (with a warning); None: library default."""
-    if requested == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
-        logger.warning("flash_attention_2 requested but flash-attn is not installed; using sdpa")
+    """``flash_attention_2`` when transformers can use it, else sdpa (with a warning); None: library default.
+
+    transformers 5.23 decides by package metadata only (``is_flash_attn_2_available``: ``flash_attn``
+    found, distribution ``flash-attn`` >= 2.3.3, a CUDA device) and imports the package while the model
+    loads, so a broken build (an undefined symbol against this torch) would end the run with a traceback.
+    """
+    if requested != "flash_attention_2":
+        return requested
+    reason = flash_attn_problem()
+    if reason:
+        logger.warning("flash_attention_2 requested but %s; using sdpa", reason)
         return "sdpa"
     return requested
+
+
+def flash_attn_problem() -> str | None:
+    """Why flash-attn 2 cannot serve this process (not installed, fails to import, unusable), or None."""
+    if importlib.util.find_spec("flash_attn") is None:
+        return "flash-attn is not installed"
+    try:
+        importlib.import_module("flash_attn")
+    except Exception as exc:  # noqa: BLE001 - a broken build raises ImportError, OSError, RuntimeError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"flash-attn fails to import ({type(exc).__name__}: {first})"
+    from transformers import utils as hf_utils
+
+    if not hf_utils.is_flash_attn_2_available():
+        return "transformers cannot use flash-attn here (it needs a CUDA device and flash-attn >= 2.3.3)"
+    return None
 
 
 def load_processor(
@@ -98,6 +123,7 @@ def load_model(
     with loading("model", model_path):
         model = AutoModelForImageTextToText.from_pretrained(model_path, **kwargs)
     forget_zero3_weight_conversions(model)
+    guard_input_require_grads(model)
     return model
 
 
@@ -139,6 +165,71 @@ def freeze_vision(model: nn.Module, freeze_merger: bool = True) -> int:
         frozen += 1
     logger.info("froze %d vision tensors (merger %s)", frozen, "frozen" if freeze_merger else "trained")
     return frozen
+
+
+#: names of the forward hooks transformers (``enable_input_require_grads``) and PEFT register on embeddings
+REQUIRE_GRADS_HOOKS = frozenset({"make_inputs_require_grads", "make_inputs_require_grad"})
+
+
+def guard_input_require_grads(model: PreTrainedModel) -> bool:
+    """Patch (transformers 5.23, TRL 1.16): make ``model.enable_input_require_grads`` idempotent, and leave a
+    frozen vision tower out of the backward pass.
+
+    transformers' version registers a fresh set of "output requires grad" hooks on every call and forgets
+    the previous set; GRPOTrainer re-enables gradient checkpointing after each generation, which calls it,
+    so the embeddings and ``visual.patch_embed`` gain one more hook per step (each costs time on every
+    embedding call). It also hooks ``patch_embed`` when the tower is frozen, which makes the whole tower's
+    activations require grad: backward then runs through the frozen tower and checkpointing keeps its
+    activations. The replacement removes the previous set first and drops the tower's hook when nothing
+    before the merger trains. Only this instance is patched; returns False when there is nothing to patch.
+    Remove once transformers removes its old hooks itself (``tests/test_gc_hooks.py`` shows when).
+    """
+    original = getattr(type(model), "enable_input_require_grads", None)
+    if original is None or not hasattr(model, "disable_input_require_grads"):
+        return False
+
+    def enable_input_require_grads(self: PreTrainedModel) -> None:
+        self.disable_input_require_grads()
+        original(self)
+        drop_frozen_tower_hooks(self)
+
+    model.enable_input_require_grads = types.MethodType(enable_input_require_grads, model)
+    return True
+
+
+def drop_frozen_tower_hooks(model: PreTrainedModel) -> int:
+    """Remove the require-grads hooks ``enable_input_require_grads`` put inside a tower that does not train
+    before its merger (frozen, or frozen by LoRA); returns how many were removed."""
+    tower = vision_tower(model)
+    handles = getattr(model, "_require_grads_hooks", None)
+    if tower is None or not handles or tower_trains_before_merger(tower):
+        return 0
+    tower_hooks = [m._forward_hooks for m in tower.modules()]
+    dropped = [h for h in handles if any(h.id in hooks for hooks in tower_hooks)]
+    for handle in dropped:
+        handle.remove()
+    kept = [h for h in handles if h not in dropped]
+    model._require_grads_hooks = kept
+    if kept:
+        model._require_grads_hook = kept[0]
+    elif hasattr(model, "_require_grads_hook"):
+        del model._require_grads_hook
+    return len(handles) - len(kept)
+
+
+def tower_trains_before_merger(tower: nn.Module) -> bool:
+    """Whether a parameter of the tower other than its merger trains (then its input must require grad
+    for checkpointed blocks to get gradients; a trained merger gets them from its own weights)."""
+    return any(p.requires_grad for n, p in tower.named_parameters() if not n.startswith("merger."))
+
+
+def count_input_grad_hooks(model: nn.Module) -> int:
+    """How many require-grads forward hooks sit on ``model``'s modules (one per hooked embedding is right)."""
+    return sum(
+        getattr(hook, "__name__", "") in REQUIRE_GRADS_HOOKS
+        for module in model.modules()
+        for hook in module._forward_hooks.values()
+    )
 
 
 def lora_config(model_args: ModelConfig) -> LoraConfig | None:
