@@ -94,7 +94,10 @@ def attach_deepspeed_comm(training: GuiGRPOConfig) -> None:
 def check_text_image_mix(records: Sequence[dict[str, Any]], training: GuiGRPOConfig) -> None:
     """TRL 1.16 fails when one process's generation batch holds a text-only prompt next to one with images
     (its processor receives ``None`` for the text-only row). That can only happen when a process's slice
-    spans two prompts, so mixed data is fine as long as each slice holds one prompt's generations."""
+    spans two prompts, so mixed data is fine as long as each slice holds one prompt's generations.
+
+    Across processes (a text-only rank next to an image rank) mixed data is fine too: the ranks' collective
+    calls are kept in step by :func:`sync_mixed_ranks`."""
     with_images = sum(bool(r["image_paths"]) for r in records)
     if with_images in (0, len(records)):
         return
@@ -106,6 +109,21 @@ def check_text_image_mix(records: Sequence[dict[str, Any]], training: GuiGRPOCon
             "prompts with image prompts; split the data or make num_generations a multiple of "
             "per_device_train_batch_size x steps_per_generation"
         )
+
+
+def sync_mixed_ranks(trainer: GRPOTrainer, records: Sequence[dict[str, Any]]) -> None:
+    """Text-only prompts on one process and image prompts on another: every rank must make the same
+    collective calls. ZeRO-3 gathers the vision tower's parameters, so text-only batches run it on a blank
+    image; TRL 1.16 gathers the batch's images for its completion logs only on ranks that have some
+    (``log_multimodal``), which would hang every backend, so that log is switched off."""
+    from gui_agent_rl.train.vision_sync import needs_vision_sync, sync_vision_tower
+
+    if not needs_vision_sync(records, trainer.accelerator.num_processes):
+        return
+    sync_vision_tower(trainer.model, trainer.ref_model)
+    if trainer.log_multimodal:
+        trainer.log_multimodal = False
+        logger.info("log_multimodal off: TRL cannot gather images when some processes have none")
 
 
 def check_reward_methods(records: Sequence[dict[str, Any]], script: GuiScriptArguments) -> None:
@@ -144,14 +162,13 @@ def load_policy(
 ) -> tuple[ProcessorMixin, PreTrainedModel]:
     """The processor (pixel limits, prompt budget checked on ``records``), then the model (vision frozen)."""
     from gui_agent_rl.train import model as model_lib
-    from gui_agent_rl.train.data import prompt_token_counts, warn_over_budget
+    from gui_agent_rl.train.data import check_prompt_budget
 
     processor = model_lib.load_processor(
         model_args.model_name_or_path, script.min_pixels, script.max_pixels, training.trust_remote_code
     )
-    if script.max_prompt_length:
-        counts = prompt_token_counts(records, processor.tokenizer, script.min_pixels, script.max_pixels)
-        warn_over_budget(counts, script.max_prompt_length)
+    tokenizer = processor.tokenizer
+    check_prompt_budget(records, tokenizer, script.min_pixels, script.max_pixels, script.max_prompt_length)
     attach_deepspeed_comm(training)
     model = model_lib.load_model(
         model_args.model_name_or_path,
@@ -172,6 +189,25 @@ def prepare_run(script: Any, training: Any, model_args: GuiModelConfig) -> None:
     if script.logging_dir:  # transformers 5 dropped TrainingArguments.logging_dir; its callback reads this
         os.environ["TENSORBOARD_LOGGING_DIR"] = script.logging_dir
     training.resume_from_checkpoint = resume_target(training.resume_from_checkpoint, training.output_dir)
+    check_deepspeed_resume(training)
+
+
+def check_deepspeed_resume(training: Any) -> None:
+    """DeepSpeed resumes from a checkpoint's ``global_step*`` folder, which ``save_only_model`` never writes;
+    transformers would fail on it ("Can't find a valid checkpoint") only after the model has loaded."""
+    target = training.resume_from_checkpoint
+    if not target or not (training.deepspeed or getattr(training, "deepspeed_plugin", None)):
+        return
+    if target is True:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        target = get_last_checkpoint(training.output_dir)
+    if not any(Path(target).glob("global_step*")):
+        raise ConfigError(
+            f"--resume_from_checkpoint: {target} has no DeepSpeed state (no global_step* folder: saved with "
+            "save_only_model: true?), so DeepSpeed cannot resume from it; keep save_only_model: false for "
+            f"resumable checkpoints, or start a new run from its weights with --model_name_or_path {target}"
+        )
 
 
 def finish_run(trainer: Any, output_dir: str) -> None:
@@ -210,6 +246,7 @@ def build_trainer(
         peft_config=lora_config(model_args),
         callbacks=list(callbacks) or None,
     )
+    sync_mixed_ranks(trainer, records)
     logger.info("%d samples; %s", len(records), trainable_summary(trainer.model))
     return trainer
 

@@ -189,6 +189,7 @@ def build_sft_trainer(
     from gui_agent_rl.train.data import load_records, pair_sources
     from gui_agent_rl.train.grpo import load_policy, prepare_run
     from gui_agent_rl.train.model import lora_config, trainable_summary
+    from gui_agent_rl.train.vision_sync import needs_vision_sync, sync_vision_tower
 
     prepare_run(script, training, model_args)
     records = load_records(pair_sources(script.data_file_paths, script.image_folders))
@@ -201,6 +202,8 @@ def build_sft_trainer(
         processing_class=processor,
         peft_config=lora_config(model_args),
     )
+    if needs_vision_sync(records, trainer.accelerator.num_processes):  # ZeRO-3: all ranks run the tower
+        sync_vision_tower(trainer.model)
     logger.info("%d samples; %s", len(records), trainable_summary(trainer.model))
     return trainer
 
