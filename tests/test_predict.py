@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from fake_http import JsonHandler, serving
 
 from gui_agent_rl.train.data import DataError
 from gui_agent_rl.train.predict import PredictSettings, api_messages, predict
 from gui_agent_rl.train.tiny import write_tiny_dataset
 
 
-class FakeChatServer(BaseHTTPRequestHandler):
+class FakeChatServer(JsonHandler):
     """Answers /v1/chat/completions with the number of images it received; records the requests."""
 
     requests: ClassVar[list] = []
 
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         type(self).requests.append(
             {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
         )
@@ -34,26 +33,14 @@ class FakeChatServer(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply_json(reply)
 
 
 @pytest.fixture
 def server():
     FakeChatServer.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeChatServer)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FakeChatServer) as url:
+        yield url
 
 
 class TestApiPredict:

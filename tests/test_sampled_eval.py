@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from fake_http import JsonHandler, serving
 
 from gui_agent_rl.cli import main
 from gui_agent_rl.evaluate.predictions import join_predictions, read_predictions, sample_draws
@@ -194,7 +194,7 @@ class TestSampledMetrics:
         assert "with predictions 3" in capsys.readouterr().out
 
 
-class FakeSampler(BaseHTTPRequestHandler):
+class FakeSampler(JsonHandler):
     """A chat endpoint answering ``n`` choices (at most ``max_choices``), each a distinct text."""
 
     requests: ClassVar[list] = []
@@ -202,7 +202,7 @@ class FakeSampler(BaseHTTPRequestHandler):
     lock = threading.Lock()
 
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         with self.lock:
             type(self).requests.append(body)
             serial = len(type(self).requests)
@@ -210,26 +210,14 @@ class FakeSampler(BaseHTTPRequestHandler):
         n = min(n, self.max_choices) if self.max_choices is not None else n
         kind = "sample" if body["temperature"] > 0 else "greedy"
         reply = {"choices": [{"message": {"content": f"{kind} r{serial} c{i}"}} for i in range(n)]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply_json(reply)
 
 
 @pytest.fixture
 def sampler():
     FakeSampler.requests, FakeSampler.max_choices = [], None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeSampler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FakeSampler) as url:
+        yield f"{url}/v1"
 
 
 def api_lines(tmp_path, api_base, **settings):

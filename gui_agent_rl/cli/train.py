@@ -35,7 +35,11 @@ def _register_predict(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="completions for a dataset (transformers, or --api-base: an OpenAI-compatible server)",
         description='Write {"id", "completion"} JSON lines for `score` and `eval`; with --num-samples K '
-        'also "samples" (K sampled completions, for eval\'s sampled means and pass@K) and "temperature".',
+        'also "samples" (K sampled completions, for eval\'s sampled means and pass@K) and "temperature". '
+        "Screenshots are resized as in training (smart_resize with the run's min/max pixels: --min-pixels/"
+        "--max-pixels, else the checkpoint folder's saved processor, else the training defaults); with "
+        "--api-base this happens here, before the images are sent, so the server's own resize leaves them "
+        "as they are and the answers are in the frame the rewards and eval score.",
     )
     q.add_argument(
         "--model", required=True, help="checkpoint folder (or the served model name with --api-base)"
@@ -63,8 +67,19 @@ def _register_predict(sub: argparse._SubParsersAction) -> None:
         "(`completion` stays greedy)",
     )
     _add_sampling(q)
-    q.add_argument("--min-pixels", type=positive_int, default=None, help="processor min_pixels override")
-    q.add_argument("--max-pixels", type=positive_int, default=None, help="processor max_pixels override")
+    q.add_argument(
+        "--min-pixels",
+        type=positive_int,
+        default=None,
+        help="the run's min_pixels (default: the checkpoint's saved processor, else 3136)",
+    )
+    q.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=None,
+        help="the run's max_pixels (default: the checkpoint's saved processor, else 12845056); with "
+        "--api-base give both when --model is a served name, not the checkpoint folder",
+    )
     q.add_argument("--limit", type=positive_int, default=None, help="only the first N samples")
     q.set_defaults(func=run_predict)
 

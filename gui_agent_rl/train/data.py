@@ -17,13 +17,19 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, default_image_folder, read_samples
-from gui_agent_rl.schemas.geometry import smart_resize, visual_tokens
+from gui_agent_rl.schemas.geometry import smart_resize
+from gui_agent_rl.train.budget import (  # noqa: F401 - the budget check's old home; grpo imports it here
+    check_prompt_budget,
+    image_size,
+    prompt_token_counts,
+    warn_over_budget,
+)
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -195,50 +201,3 @@ def build_train_dataset(
     from datasets import Dataset
 
     return Dataset.from_list(records).with_transform(RowTransform(max_pixels, min_pixels))
-
-
-def image_size(path: str) -> tuple[int, int]:
-    """(width, height) from the file header without decoding the pixels."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return img.size
-
-
-def prompt_token_counts(
-    records: Sequence[dict[str, Any]],
-    tokenizer: Callable[[list[str]], Any],
-    min_pixels: int,
-    max_pixels: int,
-    limit: int = 2000,
-) -> list[tuple[Any, int]]:
-    """Estimated prompt tokens (text + image tokens) of the first ``limit`` records, as (id, tokens)."""
-    chosen = list(records[:limit])
-    texts = [r["human"].replace(IMAGE_PLACEHOLDER, "") for r in chosen]
-    text_tokens = [len(ids) for ids in tokenizer(texts)["input_ids"]] if texts else []
-    counts = []
-    for r, n_text in zip(chosen, text_tokens, strict=True):
-        sizes = r["image_sizes"] or [image_size(p) for p in r["image_paths"]]
-        # +2 per image for <|vision_start|>/<|vision_end|>; +20 for the chat template's fixed text.
-        n_image = sum(visual_tokens(w, h, min_pixels, max_pixels) + 2 for w, h in sizes)
-        counts.append((r["id"], n_text + n_image + 20))
-    return counts
-
-
-def warn_over_budget(counts: Sequence[tuple[Any, int]], budget: int | None) -> int:
-    """Log one warning naming how many prompts exceed ``budget`` tokens; returns that number."""
-    if not budget:
-        return 0
-    over = [(i, n) for i, n in counts if n > budget]
-    if over:
-        worst = max(over, key=lambda x: x[1])
-        logger.warning(
-            "%d of %d checked prompts exceed max_prompt_length %d tokens (largest: id %s, ~%d tokens); "
-            "lower max_pixels or raise the budget",
-            len(over),
-            len(counts),
-            budget,
-            worst[0],
-            worst[1],
-        )
-    return len(over)

@@ -10,12 +10,16 @@ after training::
     vllm serve CHECKPOINT --limit-mm-per-prompt image=2
     gui-agent-rl predict --model CHECKPOINT --api-base http://127.0.0.1:8000/v1 \
         --dataset d.jsonl --output p.jsonl
+
+Both modes show the model each screenshot resized exactly as in training (:func:`open_screen` with the
+run's pixel limits), so it answers in the frame the rewards and ``eval`` score in. The server mode
+resizes on the client, before encoding, with the limits of :func:`resolve_pixel_limits` (the server's
+own ``smart_resize`` then leaves the 28-aligned, in-range image as it is, whatever its limits, unless
+its ``max_pixels`` is smaller than the image).
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import logging
 import math
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gui_agent_rl.schemas import JsonlWriter, default_image_folder
+from gui_agent_rl.train.api_frame import TRAINING_LIMITS, PixelLimits, image_data_url, resolve_pixel_limits
 from gui_agent_rl.train.data import DataError, DataSource, load_records, open_screen, prompt_messages
 
 logger = logging.getLogger(__name__)
@@ -161,22 +166,9 @@ class LocalGenerator:
         return [[texts[i] for texts in per_pass] for i in range(len(batch))]
 
 
-def image_data_url(path: str) -> str:
-    """A screenshot as a base64 ``data:`` URL (PNG bytes kept as they are, others re-encoded as PNG)."""
-    raw = Path(path).read_bytes()
-    if not raw.startswith(b"\x89PNG"):
-        from PIL import Image
-
-        buf = io.BytesIO()
-        with Image.open(io.BytesIO(raw)) as img:
-            img.convert("RGB").save(buf, format="PNG")
-        raw = buf.getvalue()
-    return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
-
-
-def api_messages(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The prompt in OpenAI chat format: ``image_url`` parts where the markers stood."""
-    urls = iter([image_data_url(p) for p in record["image_paths"]])
+def api_messages(record: dict[str, Any], limits: PixelLimits = TRAINING_LIMITS) -> list[dict[str, Any]]:
+    """The prompt in OpenAI chat format: ``image_url`` parts (screens resized to ``limits``) at markers."""
+    urls = iter([image_data_url(p, limits) for p in record["image_paths"]])
     parts = []
     for part in prompt_messages(record["human"], len(record["image_paths"]))[0]["content"]:
         if part["type"] == "image":
@@ -191,11 +183,13 @@ class ApiGenerator:
 
     A sampled pass asks for ``n`` choices in one request and tops up with further requests when the
     server returns fewer (some ignore ``n``); sampled requests send ``top_k: -1`` so a checkpoint's
-    generation config (vLLM applies it by default) cannot turn sampling into greedy decoding.
+    generation config (vLLM applies it by default) cannot turn sampling into greedy decoding. Screens
+    are resized on this side to the training frame (limits: settings, else ``model``'s saved processor).
     """
 
     def __init__(self, model: str, api_base: str, api_key: str | None, settings: PredictSettings) -> None:
         self.model, self.settings = model, settings
+        self.limits = resolve_pixel_limits(model, settings.min_pixels, settings.max_pixels)
         self.url = api_base.rstrip("/") + "/chat/completions"
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
 
@@ -237,7 +231,7 @@ class ApiGenerator:
         return texts
 
     def _completions(self, record: dict[str, Any], passes: Sequence[Pass]) -> list[list[str]]:
-        messages = api_messages(record)
+        messages = api_messages(record, self.limits)
         out = []
         for step in passes:
             texts: list[str] = []
