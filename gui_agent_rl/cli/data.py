@@ -91,6 +91,15 @@ def _register_build(sub: argparse._SubParsersAction) -> None:
         default="quick",
         help="quick: header and structure, catches truncation (default); full: decode every pixel",
     )
+    p.add_argument(
+        "--layout",
+        choices=("compact", "seed"),
+        default="compact",
+        help="compact: the prefix verbatim, lines and the input JSON without spaces (default). seed: the "
+        "seed builder's bytes, for models trained on its data: the prefix .strip()ped, json.dumps(..., "
+        "ensure_ascii=False) spacing (', ' and ': ') for lines and input JSON, the true action as the step "
+        "file holds it; the seed's id/image/conversations first, this toolkit's keys after",
+    )
     p.set_defaults(func=run_build)
 
 
@@ -149,6 +158,7 @@ def run_build(args: argparse.Namespace) -> int:
         reward_method=args.reward_method,
         image_check=args.image_check,
         progress=sys.stderr.isatty(),
+        layout=args.layout,
     )
     sys.stderr.write(summary.format() + "\n")
     return 1 if args.strict and summary.rejected else 0
@@ -202,8 +212,8 @@ def _register_synth(sub: argparse._SubParsersAction) -> None:
         "synth",
         help="write a synthetic corpus: drawn phone screens, or a small learnable task for CPU runs",
         description="phone: realistic Chinese phone screens and steps. text: the instruction alone decides "
-        "the action ('open mail', 'type cat', 'go back', ...). grounding: 'tap red' on a screen of coloured "
-        "buttons. text and grounding also write OUT_ROOT/prompt.txt, the prefix to build them with.",
+        "the action ('open \"mail\"', 'type \"cat\"', 'go back', ...). grounding: 'tap red' on a screen of "
+        "coloured buttons. text and grounding also write OUT_ROOT/prompt.txt, the prefix to build them with.",
     )
     p.add_argument("root", type=Path, metavar="OUT_ROOT", help="folder to create (must be new or empty)")
     p.add_argument("--task", choices=SYNTH_TASKS, default="phone", help="which corpus (default phone)")

@@ -26,7 +26,8 @@ from typing import Any
 
 import orjson
 
-from gui_agent_rl.datagen.convert import ConvertOptions, escape_prompt, sample_pieces
+from gui_agent_rl.datagen.convert import ConvertOptions, sample_pieces
+from gui_agent_rl.datagen.layout import check_layout, escape_prompt, layout_prompt
 from gui_agent_rl.datagen.prompts import load_prompt, prompt_output_format
 from gui_agent_rl.datagen.walk import iter_tasks
 from gui_agent_rl.datagen.workers import Outcome, WorkerPool, convert_tasks
@@ -124,20 +125,24 @@ def build_dataset(
     image_check: str = "quick",
     progress: bool = False,
     output_format: str | None = None,
+    layout: str = "compact",
 ) -> BuildSummary:
     """Build ``output`` (and the report, and with ``val_fraction`` a validation file) from ``root``.
 
     ``workers`` processes convert steps, this one included (it also writes every sample): on two
     cores, 2. Every sample carries ``output_format``, the completion form the prompt states
-    (``"answer"`` or ``"think"``; by default :func:`prompt_output_format` of the prompt). ``ValueError``
-    when the prompt itself holds an image marker (the markers would outnumber the images in every
-    sample) or on an unknown ``output_format``.
+    (``"answer"`` or ``"think"``; by default :func:`prompt_output_format` of the prompt). ``layout``:
+    ``compact`` (this toolkit's lines) or ``seed`` (the seed builder's bytes: the prefix stripped,
+    ``json.dumps`` spacing; see :mod:`gui_agent_rl.datagen.layout`). ``ValueError`` when the prompt
+    itself holds an image marker (the markers would outnumber the images in every sample) or on an
+    unknown ``output_format`` or ``layout``.
     """
     if IMAGE_PLACEHOLDER in prompt:
         raise ValueError(f"the prompt prefix contains {IMAGE_PLACEHOLDER}; markers must match the images")
     output_format = check_output_format(output_format or prompt_output_format(prompt))
+    prompt = layout_prompt(prompt, check_layout(layout))
     start = time.perf_counter()
-    options = ConvertOptions(os.path.abspath(root), reward_method, image_check, output_format)
+    options = ConvertOptions(os.path.abspath(root), reward_method, image_check, output_format, layout)
     tasks = list(iter_tasks(options.root))
     if not tasks:
         log.warning("%s has no task folders (folders named by digits, SPEC §2)", root)
@@ -146,7 +151,7 @@ def build_dataset(
     if val_tasks:
         summary.val_output = Path(val_output) if val_output else default_val_path(output)
     summary.tasks = len(tasks)
-    escaped_prompt = escape_prompt(prompt)
+    escaped_prompt = escape_prompt(prompt, layout)
     with ExitStack() as stack:
         # Entered first, left last: the children exit while the output files are synced and renamed.
         pool = stack.enter_context(WorkerPool(options, workers - 1)) if workers > 1 and tasks else None
@@ -159,7 +164,13 @@ def build_dataset(
             first_id = (summary.kept_val if is_val else summary.kept) + 1
             writer = val_w if is_val else train_w
             kept = _write_outcomes(
-                outcomes, writer, first_id, report=report_w, summary=summary, prompt=escaped_prompt
+                outcomes,
+                writer,
+                first_id,
+                report=report_w,
+                summary=summary,
+                prompt=escaped_prompt,
+                layout=layout,
             )
             if is_val:
                 summary.kept_val += kept
@@ -178,6 +189,7 @@ def _write_outcomes(
     report: JsonlWriter,
     summary: BuildSummary,
     prompt: bytes,
+    layout: str = "compact",
 ) -> int:
     """Write one task's samples (ids from ``first_id``) and rejections; returns how many were kept."""
     # The task's lines joined in one go from their pieces: each ~5 KB line is copied once.
@@ -185,7 +197,7 @@ def _write_outcomes(
     kept = 0
     for outcome in outcomes:
         if len(outcome) == 2:
-            pieces += sample_pieces(first_id + kept, outcome, prompt)  # type: ignore[arg-type]
+            pieces += sample_pieces(first_id + kept, outcome, prompt, layout)  # type: ignore[arg-type]
             pieces.append(b"\n")
             kept += 1
         else:

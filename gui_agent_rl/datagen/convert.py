@@ -8,7 +8,8 @@ worker process sends small plain bytes.
 
 The sample is assembled as bytes from pieces (orjson for every value, so the escaping is orjson's
 throughout) rather than as a dict dumped whole: the validated model already holds every value, and
-a build spends most of its time per step, not per byte.
+a build spends most of its time per step, not per byte. ``ConvertOptions.layout`` ``seed`` renders
+the seed builder's bytes instead (:mod:`gui_agent_rl.datagen.layout`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from gui_agent_rl.datagen.images import ImageError, check_image
+from gui_agent_rl.datagen.layout import SampleBody, id_piece, render_seed, suffix
 from gui_agent_rl.datagen.walk import StepFile
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, SCREEN_FIELDS, StepRecord
 from gui_agent_rl.schemas.actions import ClickAction, LongClickAction, SwipeAction
@@ -31,30 +33,26 @@ _COORDINATE_ACTIONS = (ClickAction, LongClickAction, SwipeAction)
 _SCREEN_KEYS = frozenset(SCREEN_FIELDS)
 _READ_SIZE = 1 << 14  # a step file is ~1-2 KiB; a smaller buffer is cheaper to allocate and trim
 
-# A sample serialised without its id and prompt prefix: the bytes before the prefix (from the comma
-# after the id to the human value's opening quote) and the bytes after it (to the closing brace).
-SampleBody = tuple[bytes, bytes]
+# SampleBody: a sample serialised without its id and prompt prefix: the bytes before the prefix (from
+# the comma after the id to the human value's opening quote) and the bytes after it (to the closing brace).
 
 
-def escape_prompt(prompt: str) -> bytes:
-    """The prompt as it appears inside a JSON string (quotes, newlines escaped; Chinese kept)."""
-    return orjson.dumps(prompt)[1:-1]
-
-
-def sample_line(sample_id: int, body: SampleBody, escaped_prompt: bytes) -> bytes:
+def sample_line(sample_id: int, body: SampleBody, escaped_prompt: bytes, layout: str = "compact") -> bytes:
     """One complete JSONL record: the id first, then the body with the prompt prefix spliced in.
 
     >>> conv = StepConverter(ConvertOptions("examples/corpus"))  # doctest: +SKIP
-    >>> sample_line(1, conv.convert(step), escape_prompt("前缀"))  # doctest: +SKIP
+    >>> sample_line(1, conv.convert(step), layout.escape_prompt("前缀"))  # doctest: +SKIP
     b'{"id":1,"image":[...],"conversations":[{"from":"human","value":"前缀{...}"},...]...}'
     """
-    return b"".join(sample_pieces(sample_id, body, escaped_prompt))
+    return b"".join(sample_pieces(sample_id, body, escaped_prompt, layout))
 
 
-def sample_pieces(sample_id: int, body: SampleBody, escaped_prompt: bytes) -> tuple[bytes, ...]:
+def sample_pieces(
+    sample_id: int, body: SampleBody, escaped_prompt: bytes, layout: str = "compact"
+) -> tuple[bytes, ...]:
     """:func:`sample_line` in pieces, for a writer that joins many lines at once (one copy each)."""
     head, tail = body
-    return b'{"id":%d' % sample_id, head, escaped_prompt, tail
+    return id_piece(sample_id, layout), head, escaped_prompt, tail
 
 
 class StepRejected(ValueError):
@@ -73,6 +71,7 @@ class ConvertOptions:
     reward_method: str | None = None
     image_check: str = "quick"
     output_format: str | None = None  # "answer" / "think": the form the prompt states; None: no key
+    layout: str = "compact"  # or "seed": the seed builder's bytes (datagen.layout)
 
 
 def _read(path: str) -> bytes:
@@ -100,13 +99,14 @@ def _decode(raw: bytes) -> Any:
     raise StepRejected("json", f"not valid JSON: {error}") from None
 
 
-def _prompt_input(raw_input: dict[str, Any], present: list[str]) -> dict[str, Any]:
+def _prompt_input(raw_input: dict[str, Any], present: list[str], swap: bool = True) -> dict[str, Any]:
     """The input with each present screenshot name replaced by ``<image>``, key order kept.
 
     Markers must follow the image order (previous screen, then current); should a file list
-    ``screen_path2`` first, the two keys trade places so the text still matches the images.
+    ``screen_path2`` first, the two keys trade places so the text still matches the images (unless
+    ``swap`` is false: the seed's layout keeps the file's text).
     """
-    if len(present) < 2 or next(k for k in raw_input if k in _SCREEN_KEYS) == SCREEN_FIELDS[0]:
+    if not swap or len(present) < 2 or next(k for k in raw_input if k in _SCREEN_KEYS) == SCREEN_FIELDS[0]:
         prompt = raw_input.copy()  # the usual order: replacing values keeps every key in place
         for key in present:
             prompt[key] = IMAGE_PLACEHOLDER
@@ -133,7 +133,7 @@ class StepConverter:
         # path -> (path relative to root, (w, h) or the defect); insertion order = age, for eviction
         self._images: OrderedDict[str, tuple[str, tuple[int, int] | str]] = OrderedDict()
         self.images_checked = 0
-        self._suffix = _suffix(options)
+        self._suffix = suffix(options.layout, options.reward_method, options.output_format)
 
     def convert(self, step: StepFile) -> SampleBody:
         """The sample without id and prompt prefix (see :func:`sample_line`); :class:`StepRejected`
@@ -165,6 +165,8 @@ class StepConverter:
                 sizes.append(size)
         if coordinates:
             _check_bounds(action, sizes[-1])
+        if self.options.layout == "seed":
+            return self._render_seed(step, obj, present, paths, sizes)
         think = orjson.dumps(obj["think"]) if record.think is not None else None
         prompt_input = _prompt_input(obj["input"], present)
         return self._render(step, prompt_input, paths, sizes, action.to_json(), think=think)
@@ -197,6 +199,16 @@ class StepConverter:
         )
         return head, tail
 
+    def _render_seed(
+        self, step: StepFile, obj: dict[str, Any], present: list[str], paths: list[str], sizes: list
+    ) -> SampleBody:
+        """The seed's layout: the input (markers in place, keys never swapped) and output as written."""
+        prompt_input = _prompt_input(obj["input"], present, swap=False)
+        return render_seed(
+            paths, prompt_input, obj["output"], sizes=sizes, task_id=step.task_id, step=step.step,
+            think=obj.get("think"), closing=self._suffix,
+        )  # fmt: skip
+
     def _image(self, task_dir: str, field: str, name: str) -> tuple[str, tuple[int, int]]:
         """``(path relative to root, (w, h))`` of a screenshot, checked once per distinct file."""
         if "/" not in name and "\\" not in name and name not in (".", ".."):
@@ -227,16 +239,6 @@ class StepConverter:
             return check_image(full, self.options.image_check)
         except ImageError as exc:
             return str(exc)
-
-
-def _suffix(options: ConvertOptions) -> bytes:
-    """The build-wide keys that close every sample line (the same bytes for every step)."""
-    suffix = b""
-    if options.reward_method:
-        suffix += b',"accu_reward_method":%s' % orjson.dumps(options.reward_method)
-    if options.output_format:
-        suffix += b',"output_format":%s' % orjson.dumps(options.output_format)
-    return suffix + b"}"
 
 
 def _check_bounds(action: Any, size: tuple[int, int]) -> None:

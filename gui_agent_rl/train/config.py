@@ -3,14 +3,17 @@
 Three dataclasses, as in ``trl/scripts/grpo.py``: :class:`GuiScriptArguments` (data, rewards, pixels),
 :class:`GuiGRPOConfig` (everything ``GRPOConfig`` takes; ``--deepspeed`` also accepts a shipped config
 name) and :class:`GuiModelConfig` (TRL's model/LoRA options; ``--torch_dtype`` kept as the seed's
-alias of ``--dtype``). Argument names follow the seed (VLM-R1's ``grpo_jsonl.py``).
+alias of ``--dtype``). Argument names follow the seed (VLM-R1's ``grpo_jsonl.py``), and its launch lines
+parse as pasted: bare ``--bf16``, ``--reward_method llm`` (see :data:`REWARD_METHODS`).
 
 >>> args = parse_train_args(["--config", "recipes/tiny-cpu.yaml", "--max_steps", "2"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,6 +25,11 @@ from gui_agent_rl.rewards.registry import REWARD_NAMES
 from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
 DEEPSPEED_CONFIGS = ("zero2", "zero3", "zero3_offload")
+#: the seed's ``--reward_method`` (VLM-R1: the accuracy reward's method for every sample) -> the reward
+#: of this project that stands in for ``accuracy`` (``default`` keeps it)
+REWARD_METHODS = {"default": "accuracy", "llm": "llm_judge", "map": "map"}
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -100,6 +108,16 @@ class GuiScriptArguments(GuiDataArguments):
         default=None,
         metadata={"help": "Box scoring method for every sample (default: per sample, or 'default')."},
     )
+    reward_method: str | None = field(
+        default=None,
+        metadata={
+            "help": "The seed's (VLM-R1's) accuracy method for every sample, as a reward set: llm replaces "
+            "the accuracy reward by llm_judge (an OpenAI-compatible judge at $OPENAI_API_BASE with "
+            "$OPENAI_API_KEY; the seed's `--reward_method llm` thus trains on format + llm_judge), map "
+            "replaces it by map (COCO mAP of boxes), default keeps accuracy.",
+            "choices": list(REWARD_METHODS),
+        },
+    )
     normalize_format: bool = field(default=False, metadata={"help": "Scale the format reward to [0, 1]."})
     rollout_log: bool = field(
         default=True,
@@ -108,7 +126,26 @@ class GuiScriptArguments(GuiDataArguments):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.reward_funcs = split_joined(self.reward_funcs, sep=",")
+        self.reward_funcs = apply_reward_method(split_joined(self.reward_funcs, sep=","), self.reward_method)
+
+
+def apply_reward_method(reward_funcs: list[str], method: str | None) -> list[str]:
+    """``["format", "accuracy"]`` with ``--reward_method llm`` -> ``["format", "llm_judge"]``.
+
+    See :data:`REWARD_METHODS`; the list keeps its order, so ``--reward_weights`` keep their places.
+    """
+    if method is None or method == "default":
+        return reward_funcs
+    if method not in REWARD_METHODS:
+        raise ConfigError(f"--reward_method {method}: expected one of {', '.join(REWARD_METHODS)}")
+    target = REWARD_METHODS[method]
+    if "accuracy" not in reward_funcs:
+        if target in reward_funcs:
+            return reward_funcs
+        raise ConfigError(f"--reward_method {method} replaces the accuracy reward; --reward_funcs lacks it")
+    if target in reward_funcs:
+        raise ConfigError(f"--reward_method {method} replaces accuracy by {target}: already a reward")
+    return [target if name == "accuracy" else name for name in reward_funcs]
 
 
 def split_joined(values: Sequence[str] | str | None, sep: str = ":") -> list[str]:
@@ -181,8 +218,40 @@ def make_parser() -> TrlParser:
     return TrlParser((GuiScriptArguments, GuiGRPOConfig, GuiModelConfig), prog="gui-agent-rl train")
 
 
+def allow_bare_bool_flags(parser: argparse.ArgumentParser) -> None:
+    """``--bf16`` alone means true, as in HF/TRL scripts of the seed's time.
+
+    HfArgumentParser gives plain ``bool`` fields ``nargs="?"`` but ``bool | None`` fields (``bf16``,
+    ``tf32``, ... in TRL 1.x) one required value, so a pasted ``--bf16 --torch_dtype bfloat16`` stops
+    with "expected one argument"; ``--bf16 true/false`` keeps working.
+    """
+    for action in parser._actions:
+        if action.nargs is None and getattr(action.type, "__name__", "") == "string_to_bool":
+            action.nargs, action.const = "?", True
+
+
+def fix_extra_dashes(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``----reward_method`` (a pasted line of the seed has one) -> ``--reward_method``, with a warning.
+
+    Only when the name after the dashes is an option of ``parser``; anything else is left to argparse.
+    """
+    fixed = []
+    for token in argv:
+        name = token.split("=", 1)[0]
+        option = "--" + name.lstrip("-")
+        if name.startswith("---") and option in parser._option_string_actions:
+            logger.warning("%s read as %s", name, option)
+            fixed.append("--" + token.lstrip("-"))
+        else:
+            fixed.append(token)
+    return fixed
+
+
 def parse_recipe(parser: TrlParser, argv: Sequence[str] | None) -> tuple:
     """``--config RECIPE.yaml`` plus overrides, parsed by ``parser``; bad values raise ConfigError."""
+    allow_bare_bool_flags(parser)
+    if argv is not None:
+        argv = fix_extra_dashes(parser, list(argv))
     if argv is not None and "--config" in argv:
         recipe = list(argv)[list(argv).index("--config") + 1 :][:1]
         if recipe and not Path(recipe[0]).is_file():
