@@ -14,7 +14,7 @@ else
 TORCH := torch==2.14.1 torchvision==0.29.1
 endif
 
-.PHONY: install demo learn test lint format bench clean
+.PHONY: install demo learn gpu-check test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ demo: install
 learn: install
 	@rm -rf $(LEARN_OUT)
 	$(BIN)/python -m gui_agent_rl.learn --seed $(SEED) --output $(LEARN_OUT)
+
+# Before a long job on a CUDA machine: five GRPO steps of the tiny model with bf16, SDPA, ZeRO-3 over
+# NCCL, gradient checkpointing and a frozen vision tower; prints step time, peak memory and the
+# require-grads hook count, exit 1 on any problem. Without CUDA it runs its CPU form (float32, gloo).
+gpu-check: install
+	$(BIN)/python -m gui_agent_rl.train.gpu_check
 
 test: install lint
 	$(BIN)/pytest -n 2 --durations=15
