@@ -229,3 +229,29 @@ class TestCli:
         assert code == 2 and len(lines) == 1 and lines[0].startswith("gui-agent-rl synth: error:")
         assert message in lines[0]
         assert not (tmp_path / "s").exists()
+
+
+def test_text_values_tokenize_the_same_in_the_instruction_and_the_answer(tmp_path):
+    """The instruction quotes its value, so the tiny tokenizer gives the value the same tokens in the
+    built prompt and in the gold answer: the model copies tokens instead of learning a lookup from
+    ' dog' to '"dog' per word (unquoted, 'dog' was ' ', 'd', 'o', 'g' in one and ' "', 'd', 'o', 'g' in
+    the other, and 'notes' ' no', 'te', 's' against ' "', 'no', 'te', 's')."""
+    from gui_agent_rl.train.tiny import train_tokenizer
+
+    tokenizer = train_tokenizer()
+    synthesize_text_corpus(tmp_path / "c", tasks=12, steps=4, seed=0)
+    out = tmp_path / "d.jsonl"
+    build_dataset(tmp_path / "c", out, prompt=read_prompt_file(tmp_path / "c" / PROMPT_FILE))
+    checked = 0
+    for sample in read_samples(out):
+        action = json.loads(sample.solution)
+        value = action["action_parameter"][action["action_type"]]
+        if not value:
+            continue
+        value_ids = tokenizer(value, add_special_tokens=False)["input_ids"]
+        prompt_ids = tokenizer(sample.prompt, add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(sample.solution, add_special_tokens=False)["input_ids"]
+        for ids in (prompt_ids[-40:], answer_ids):
+            assert any(ids[i : i + len(value_ids)] == value_ids for i in range(len(ids))), (value, ids)
+        checked += 1
+    assert checked >= 20

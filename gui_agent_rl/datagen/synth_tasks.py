@@ -1,8 +1,10 @@
 """Two small, learnable synthetic tasks for CPU training runs, in the SPEC §2 layout.
 
-* ``text``: the instruction alone decides the answer ("open mail" -> ``open_app`` "mail", "type cat"
-  -> ``type`` "cat", "go back", "wait", "done cat" -> ``task_completed``, "cannot cat" ->
-  ``task_impossible``); each step has one plain 56x56 screenshot, so the vision path still runs.
+* ``text``: the instruction alone decides the answer ('open "mail"' -> ``open_app`` "mail", 'type
+  "cat"' -> ``type`` "cat", "go back", "wait", 'done "cat"' -> ``task_completed``, 'cannot "cat"' ->
+  ``task_impossible``); each step has one plain 56x56 screenshot, so the vision path still runs. The
+  value is quoted so that it has the same tokens in the prompt and in the answer (a copy, not a
+  per-word lookup from ' dog' to '"dog').
 * ``grounding``: a 112x112 screen with 2-3 buttons in distinct colours at random cells of a 2x2 grid;
   "tap red" -> ``click`` on the red button's pixel box ``x1,y1,x2,y2``.
 
@@ -41,12 +43,12 @@ TEXT_APPS = ("mail", "maps", "music", "camera", "clock", "notes", "photos", "cha
 TEXT_WORDS = ("cat", "dog", "sun", "tea", "box", "hat", "pen", "cup", "key", "egg", "bus", "map")
 # instruction template -> action type; a template with {app} or {word} puts it in the parameter
 TEXT_TEMPLATES = {
-    "open {app}": "open_app",
-    "type {word}": "type",
+    'open "{app}"': "open_app",
+    'type "{word}"': "type",
     "go back": "back",
     "wait": "wait",
-    "done {word}": "task_completed",
-    "cannot {word}": "task_impossible",
+    'done "{word}"': "task_completed",
+    'cannot "{word}"': "task_impossible",
 }
 _TEXT_BACKGROUNDS = ((245, 245, 245), (230, 236, 245), (245, 238, 225), (232, 245, 232))
 COLOURS = {
