@@ -265,8 +265,11 @@ class TestWorkers:
 
     @pytest.mark.parametrize("workers", [3, 4])
     def test_main_process_and_several_children_write_the_same_bytes_as_one_process(
-        self, corpus, tmp_path, workers
+        self, corpus, tmp_path, workers, monkeypatch
     ):
+        from gui_agent_rl.datagen import processes
+
+        monkeypatch.setattr(processes, "usable_cores", lambda: workers)  # not capped on 2 cores
         for task in range(1, 60):
             for n in range(2):
                 corpus.step(str(task), n)

@@ -6,6 +6,11 @@ converts a job itself rather than wait, so ``--workers 2`` on two cores keeps bo
 queue, no result thread, one pickled message per job each way, each child's jobs returned in the
 order sent. A few jobs in flight per process bound what waits to be written, so memory stays flat.
 
+The children never outlive the main process: they ignore SIGINT and SIGTERM (the main process handles
+them and kills its children), on Linux the kernel kills them when the main process dies, even by
+SIGKILL, and elsewhere they exit when their pipe reports the main process gone or they were
+reparented (see :mod:`gui_agent_rl.datagen.processes`, which also caps how many there are).
+
 >>> with WorkerPool(ConvertOptions("examples/corpus"), children=1) as pool:  # doctest: +SKIP
 ...     for task, outcomes in convert_tasks(iter_tasks("examples/corpus"), pool.options, pool):
 ...         ...
@@ -16,7 +21,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import pickle
-import signal
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,10 +31,20 @@ from types import TracebackType
 from typing import Any
 
 from gui_agent_rl.datagen.convert import ConvertOptions, SampleBody, StepConverter, StepRejected
+from gui_agent_rl.datagen.processes import (
+    die_with_parent,
+    expected_parent,
+    ignore_main_signals,
+    parent_gone,
+    signals_blocked,
+)
 from gui_agent_rl.datagen.walk import TaskDir, step_files
 
 TASKS_PER_JOB = 8  # ~80 steps, a few ms: amortises the round trip, keeps the last job short
 JOBS_IN_FLIGHT_PER_WORKER = 2  # enough to keep a child busy; few, so the last ones end together
+PARENT_CHECK_SECONDS = 1.0  # an idle child checks this often that the main process still runs
+
+__all__ = ["Outcome", "WorkerPool", "convert_task", "convert_tasks"]
 
 # Per step: a SampleBody when kept, (rel_path, kind, reason) when rejected.
 Outcome = SampleBody | tuple[str, str, str]
@@ -47,18 +61,44 @@ def convert_task(converter: StepConverter, task: TaskDir) -> list[Outcome]:
     return outcomes
 
 
-def _worker_main(conn: Connection, options: ConvertOptions) -> None:
-    """A worker process: convert each job (a list of tasks) it receives, until it receives None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    converter = StepConverter(options)
+def _next_job(conn: Connection, parent: int | None) -> list[TaskDir] | None:
+    """The next job from the main process; None when it says stop or is gone."""
     try:
-        while (job := conn.recv()) is not None:
-            result = (True, [convert_task(converter, task) for task in job])
-            conn.send_bytes(pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
-    except EOFError:  # the main process went away: nobody is waiting for results
-        return
+        while not conn.poll(PARENT_CHECK_SECONDS):
+            if parent_gone(parent):
+                return None
+        return conn.recv()
+    except (EOFError, OSError):  # the main process closed its end, or died
+        return None
+
+
+def _run_job(converter: StepConverter, job: list[TaskDir]) -> tuple[bool, bytes]:
+    """(ok, the pickled message for the main process): the outcomes, or the traceback of a failure."""
+    try:
+        return True, pickle.dumps((True, [convert_task(converter, t) for t in job]), pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - a bug or MemoryError: the main process raises it, traceback and all
-        conn.send_bytes(pickle.dumps((False, traceback.format_exc()), pickle.HIGHEST_PROTOCOL))
+        return False, pickle.dumps((False, traceback.format_exc()), pickle.HIGHEST_PROTOCOL)
+
+
+def _worker_main(
+    conn: Connection, options: ConvertOptions, parent: int | None, inherited: list[Connection]
+) -> None:
+    """A worker process: convert each job (a list of tasks) it receives, until told to stop or the
+    main process is gone. ``inherited``: the main process's pipe ends a fork copied here, closed
+    first, so that when the main process dies nothing holds them open and this child sees EOF."""
+    ignore_main_signals()
+    die_with_parent(parent)
+    for end in inherited:
+        end.close()
+    converter = StepConverter(options)
+    while (job := _next_job(conn, parent)) is not None:
+        ok, message = _run_job(converter, job)
+        try:
+            conn.send_bytes(message)
+        except OSError:  # the main process is gone: nobody is waiting for results
+            return
+        if not ok:
+            return
 
 
 class WorkerPool:
@@ -66,11 +106,10 @@ class WorkerPool:
 
     On a clean exit the workers are joined after whatever the ``with`` block did last (a build
     closes its output files inside it, so the workers' exit overlaps the final ``fsync``); on an
-    error or Ctrl-C they are terminated.
+    error, Ctrl-C or SIGTERM they are killed (they ignore SIGTERM).
     """
 
     def __init__(self, options: ConvertOptions, children: int) -> None:
-        ctx = multiprocessing.get_context()
         self.options = options
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
@@ -79,15 +118,39 @@ class WorkerPool:
         # workers do not copy the parent's pages just to scan them (the advice of the gc.freeze docs).
         gc.freeze()
         try:
-            for _ in range(children):
-                parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_worker_main, args=(child, options), daemon=True)
-                proc.start()
-                child.close()
-                self.conns.append(parent)
-                self.procs.append(proc)
+            with signals_blocked():
+                for _ in range(children):
+                    self._start_child()
+        except BaseException:
+            self._kill()
+            raise
         finally:
             gc.unfreeze()
+
+    def _start_child(self) -> None:
+        ctx = multiprocessing.get_context()
+        parent, child = ctx.Pipe()
+        # A forked child gets copies of this process's ends of every pipe so far; it must close them.
+        inherited = [*self.conns, parent] if ctx.get_start_method() == "fork" else []
+        proc = ctx.Process(
+            target=_worker_main, args=(child, self.options, expected_parent(), inherited), daemon=True
+        )
+        self.conns.append(parent)
+        self.procs.append(proc)
+        try:
+            proc.start()
+        finally:
+            child.close()
+
+    def _kill(self) -> None:
+        """Kill every child that runs, close the pipes, reap the children."""
+        for conn, proc in zip(self.conns, self.procs, strict=True):
+            if proc.pid is not None:
+                proc.kill()
+            conn.close()
+        for proc in self.procs:
+            if proc.pid is not None:
+                proc.join()
 
     def submit(self, k: int, job: list[TaskDir] | None) -> None:
         """Send a job to child ``k`` (None: stop); each child converts its jobs in the order sent."""
@@ -127,11 +190,11 @@ class WorkerPool:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is None:
-            self.stop()
-        for conn, proc in zip(self.conns, self.procs, strict=True):
-            if exc_type is not None:
-                proc.terminate()
+        if exc_type is not None:
+            self._kill()
+            return
+        self.stop()
+        for conn in self.conns:
             conn.close()
         for proc in self.procs:
             proc.join()
