@@ -1,4 +1,4 @@
-"""Walking a corpus: numeric order, and everything that is not a task or a step ignored."""
+"""Walking a corpus: numeric order; entries that are no task or step skipped (refused with a reason)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,11 @@ class TestStepFiles:
             _touch(task_dir / name)
         (task_dir / "step_7.json").mkdir()  # a folder with a step's name is not a step
         (task,) = iter_tasks(tmp_path)
-        assert [s.step for s in step_files(task)] == [3]
+        steps = step_files(task)
+        assert [s.step for s in steps if s.problem is None] == [3]
+        # step-like names are refused with a reason (the build reports them); x.json, .bak are not step-like
+        refused = {Path(s.path).name for s in steps if s.problem is not None}
+        assert refused == {"step_a.json", "Step_4.json", "step_6.JSON", "step_7.json"}
 
     def test_step_numbers_are_ascii_digits_only(self, tmp_path: Path) -> None:
         task_dir = tmp_path / "5"
@@ -60,7 +64,9 @@ class TestStepFiles:
             _touch(task_dir / name)
         _touch(task_dir / "step_0012.json")
         (task,) = iter_tasks(tmp_path)
-        assert [(s.step, Path(s.path).name) for s in step_files(task)] == [(12, "step_0012.json")]
+        steps = step_files(task)
+        assert [(s.step, Path(s.path).name) for s in steps if s.problem is None] == [(12, "step_0012.json")]
+        assert len([s for s in steps if s.problem is not None]) == 5  # each refused with a reason
 
     def test_empty_task_folder_gives_no_steps_and_no_error(self, tmp_path: Path) -> None:
         (tmp_path / "1").mkdir()

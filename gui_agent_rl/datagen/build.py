@@ -28,11 +28,13 @@ import orjson
 
 from gui_agent_rl.datagen.convert import ConvertOptions, sample_pieces
 from gui_agent_rl.datagen.layout import check_layout, escape_prompt, layout_prompt
+from gui_agent_rl.datagen.processes import plan_workers
 from gui_agent_rl.datagen.prompts import load_prompt, prompt_output_format
-from gui_agent_rl.datagen.walk import iter_tasks
+from gui_agent_rl.datagen.walk import scan_root
 from gui_agent_rl.datagen.workers import Outcome, WorkerPool, convert_tasks
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, JsonlWriter
 from gui_agent_rl.schemas.completion import check_output_format
+from gui_agent_rl.schemas.tempfiles import remove_stale_temp_files
 
 __all__ = ["BuildSummary", "ConvertOptions", "build_dataset", "choose_val_tasks", "load_prompt"]
 
@@ -130,7 +132,8 @@ def build_dataset(
     """Build ``output`` (and the report, and with ``val_fraction`` a validation file) from ``root``.
 
     ``workers`` processes convert steps, this one included (it also writes every sample): on two
-    cores, 2. Every sample carries ``output_format``, the completion form the prompt states
+    cores, 2; never more than the usable cores nor the task folders (:func:`plan_workers` logs it).
+    Every sample carries ``output_format``, the completion form the prompt states
     (``"answer"`` or ``"think"``; by default :func:`prompt_output_format` of the prompt). ``layout``:
     ``compact`` (this toolkit's lines) or ``seed`` (the seed builder's bytes: the prefix stripped,
     ``json.dumps`` spacing; see :mod:`gui_agent_rl.datagen.layout`). ``ValueError`` when the prompt
@@ -143,7 +146,7 @@ def build_dataset(
     prompt = layout_prompt(prompt, check_layout(layout))
     start = time.perf_counter()
     options = ConvertOptions(os.path.abspath(root), reward_method, image_check, output_format, layout)
-    tasks = list(iter_tasks(options.root))
+    tasks, skipped = scan_root(options.root)  # skipped: entries under ROOT that are no task
     if not tasks:
         log.warning("%s has no task folders (folders named by digits, SPEC §2)", root)
     val_tasks = choose_val_tasks([t.task_id for t in tasks], val_fraction, seed)
@@ -152,12 +155,17 @@ def build_dataset(
         summary.val_output = Path(val_output) if val_output else default_val_path(output)
     summary.tasks = len(tasks)
     escaped_prompt = escape_prompt(prompt, layout)
+    workers = plan_workers(workers, len(tasks)) if workers > 1 and tasks else 1
+    _remove_stale_temp_files(summary.output, summary.val_output, summary.report)
     with ExitStack() as stack:
         # Entered first, left last: the children exit while the output files are synced and renamed.
-        pool = stack.enter_context(WorkerPool(options, workers - 1)) if workers > 1 and tasks else None
+        pool = stack.enter_context(WorkerPool(options, workers - 1)) if workers > 1 else None
         train_w = stack.enter_context(JsonlWriter(summary.output))
         val_w = stack.enter_context(JsonlWriter(summary.val_output)) if summary.val_output else None
         report_w = stack.enter_context(JsonlWriter(summary.report))
+        for path, kind, reason in skipped:
+            report_w.write({"path": path, "reason": reason, "kind": kind})
+            summary.rejected[kind] += 1
         bar = stack.enter_context(_progress(len(tasks), progress))
         for task, outcomes in convert_tasks(tasks, options, pool):
             is_val = val_w is not None and task.task_id in val_tasks
@@ -179,6 +187,14 @@ def build_dataset(
             bar.update(1)
     summary.elapsed = time.perf_counter() - start
     return summary
+
+
+def _remove_stale_temp_files(*outputs: Path | None) -> None:
+    """Remove the temp files of these outputs that builds killed on this host left behind."""
+    for output in filter(None, outputs):
+        if removed := remove_stale_temp_files(output):
+            names = ", ".join(p.name for p in removed)
+            log.info("removed %d temp file(s) of %s left by a dead build: %s", len(removed), output, names)
 
 
 def _write_outcomes(

@@ -28,6 +28,7 @@ from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, SCREEN_FIELDS, StepRecord
 from gui_agent_rl.schemas.actions import ClickAction, LongClickAction, SwipeAction
 
 _BOM = b"\xef\xbb\xbf"
+_MARKER = IMAGE_PLACEHOLDER.encode()
 _IMAGE_CACHE_SIZE = 4096  # distinct images remembered per process; bounded so memory stays flat
 _COORDINATE_ACTIONS = (ClickAction, LongClickAction, SwipeAction)
 _SCREEN_KEYS = frozenset(SCREEN_FIELDS)
@@ -75,7 +76,8 @@ class ConvertOptions:
 
 
 def _read(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
+    # Non-blocking: the walk saw a regular file, but should a FIFO have replaced it, no hang.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         chunks = [os.read(fd, _READ_SIZE)]
         while len(chunks[-1]) == _READ_SIZE:  # rare: a step file over 16 KiB
@@ -137,7 +139,9 @@ class StepConverter:
 
     def convert(self, step: StepFile) -> SampleBody:
         """The sample without id and prompt prefix (see :func:`sample_line`); :class:`StepRejected`
-        says why there is none."""
+        says why there is none (also for an entry the walk already refused: ``step.problem``)."""
+        if step.problem is not None:
+            raise StepRejected(*step.problem)
         try:
             raw = _read(step.path)
         except OSError as exc:
@@ -186,6 +190,7 @@ class StepConverter:
         # byte replaces instead of a decode and a second dump (~3 us). The prefix goes in front,
         # spliced in by the writer (sample_line): the same ~4 KB need not travel from a worker.
         human = orjson.dumps(prompt_input).replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        _check_markers(human, len(paths))
         # "image" and "image_sizes" are lists even when empty: VLM-R1 builds an Arrow table whose
         # columns are the first row's keys, so a text-only first row must not drop them.
         head = b',"image":%s,"conversations":[{"from":"human","value":"' % orjson.dumps(paths)
@@ -204,6 +209,7 @@ class StepConverter:
     ) -> SampleBody:
         """The seed's layout: the input (markers in place, keys never swapped) and output as written."""
         prompt_input = _prompt_input(obj["input"], present, swap=False)
+        _check_markers(orjson.dumps(prompt_input), len(paths))  # json.dumps too leaves "<" as it is
         return render_seed(
             paths, prompt_input, obj["output"], sizes=sizes, task_id=step.task_id, step=step.step,
             think=obj.get("think"), closing=self._suffix,
@@ -239,6 +245,18 @@ class StepConverter:
             return check_image(full, self.options.image_check)
         except ImageError as exc:
             return str(exc)
+
+
+def _check_markers(human: bytes, images: int) -> None:
+    """The human text must hold exactly one ``<image>`` per image: a marker in the step's own text
+    would make every reader of the dataset (stats, show, score, eval, viz, train) refuse the file."""
+    markers = human.count(_MARKER)
+    if markers != images:
+        raise StepRejected(
+            "marker",
+            f"input text contains {IMAGE_PLACEHOLDER} {markers - images} time(s); it is the image marker, "
+            f"so the sample would have {markers} markers for {images} image(s)",
+        )
 
 
 def _check_bounds(action: Any, size: tuple[int, int]) -> None:

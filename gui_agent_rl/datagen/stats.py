@@ -17,18 +17,22 @@ import math
 import os
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import orjson
+from pydantic import ValidationError
 
 from gui_agent_rl.schemas import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
     IMAGE_PLACEHOLDER,
-    read_samples,
+    JsonlError,
+    Sample,
+    iter_jsonl,
     visual_tokens,
 )
+from gui_agent_rl.schemas.actions import describe_validation_error
 
 CHAT_TEMPLATE_TOKENS = 20  # system prompt + role markers of Qwen2.5-VL's chat template, roughly
 VISION_WRAPPER_TOKENS = 2  # <|vision_start|> and <|vision_end|> around each image's pad tokens
@@ -118,6 +122,27 @@ def _action_type(solution: str) -> str:
     return str(obj.get("action_type", "(no action_type)")) if isinstance(obj, dict) else "(not an object)"
 
 
+def _numbered_samples(path: str | os.PathLike[str]) -> Iterator[tuple[int, Sample]]:
+    """``(line number, sample)``: :func:`~gui_agent_rl.schemas.read_samples` with the line kept."""
+    for lineno, obj in iter_jsonl(path):
+        try:
+            yield lineno, Sample.model_validate(obj)
+        except ValidationError as exc:
+            raise JsonlError(path, lineno, describe_validation_error(exc)) from None
+
+
+def _image_tokens(w: int, h: int, min_pixels: int, max_pixels: int, where: tuple[str, int, int]) -> int:
+    """:func:`visual_tokens` of one image; :class:`JsonlError` naming the line for a size the
+    processor refuses (no pixels, an aspect ratio over 200)."""
+    try:
+        return visual_tokens(w, h, min_pixels, max_pixels)
+    except ValueError as exc:
+        path, lineno, i = where
+        raise JsonlError(
+            path, lineno, f"image_sizes[{i}] is {w}x{h}: {exc}; Qwen2.5-VL's image processor refuses it"
+        ) from None
+
+
 def dataset_stats(
     path: str | os.PathLike[str],
     *,
@@ -126,9 +151,10 @@ def dataset_stats(
     max_prompt_tokens: int | None = None,
     count_text: TokenCounter = estimate_text_tokens,
 ) -> DatasetStats:
-    """Stream ``path`` once and gather :class:`DatasetStats`; bad lines raise ``JsonlError``."""
+    """Stream ``path`` once and gather :class:`DatasetStats`; a bad line raises ``JsonlError`` naming it
+    (also a line whose ``image_sizes`` no model could take)."""
     stats = DatasetStats(max_prompt_tokens=max_prompt_tokens)
-    for sample in read_samples(path):
+    for lineno, sample in _numbered_samples(path):
         stats.samples += 1
         if sample.task_id is not None:
             stats.task_ids.add(sample.task_id)
@@ -137,9 +163,9 @@ def dataset_stats(
         tokens = CHAT_TEMPLATE_TOKENS + count_text(sample.prompt.replace(IMAGE_PLACEHOLDER, ""))
         sizes = sample.image_sizes or []
         stats.unsized_images += len(sample.images) - len(sizes)
-        for w, h in sizes:
+        for i, (w, h) in enumerate(sizes):
             stats.image_sizes[(w, h)] += 1
-            tokens += VISION_WRAPPER_TOKENS + visual_tokens(w, h, min_pixels, max_pixels)
+            tokens += VISION_WRAPPER_TOKENS + _image_tokens(w, h, min_pixels, max_pixels, (path, lineno, i))
         stats.prompt_tokens.append(tokens)
         if max_prompt_tokens is not None and tokens > max_prompt_tokens:
             stats.over_budget += 1
