@@ -170,12 +170,19 @@ class TestTextAndInquiry:
     def test_unrelated_text_scores_low(self):
         assert score_action(act("open_app", "微信"), act("open_app", "支付宝")) < 0.2
 
-    def test_case_width_and_punctuation_do_not_count(self):
-        assert score_action(act("task_completed", "Done，ＯＫ!"), act("task_completed", "done ok")) == 1.0
+    def test_width_and_spacing_do_not_count_but_case_and_punctuation_do(self):
+        # faithful (the default): NFKC and whitespace only
+        assert score_action(act("type", "ＯＫ  3.5"), act("type", "OK 3.5")) == 1.0
+        assert score_action(act("task_completed", "Done，ＯＫ!"), act("task_completed", "done ok")) < 1.0
+
+    def test_loose_text_match_ignores_case_width_and_punctuation(self):
+        pred, truth = act("task_completed", "Done，ＯＫ!"), act("task_completed", "done ok")
+        assert score_action(pred, truth, text_match="loose") == 1.0
 
     def test_inquiry_with_right_index_and_question_scores_one(self):
         truth = act("inquiry", inquiry("是否继续？", 0))
-        assert score_action(act("inquiry", inquiry("是否继续", 0)), truth) == 1.0
+        assert score_action(act("inquiry", inquiry("是否继续？", 0)), truth) == 1.0
+        assert score_action(act("inquiry", inquiry("是否继续", 0)), truth, text_match="loose") == 1.0
 
     def test_inquiry_with_wrong_index_cannot_exceed_a_half(self):
         truth = act("inquiry", inquiry("是否继续？", 0))

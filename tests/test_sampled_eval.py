@@ -257,7 +257,9 @@ class TestApiSampling:
 
     def test_without_samples_the_line_format_is_unchanged(self, tmp_path, sampler):
         (line,) = api_lines(tmp_path, sampler)
-        assert set(line) == {"id", "completion"} and set(FakeSampler.requests[0]) == {
+        # min/max_pixels: the frame the screens were resized to travels with the line (eval reads it)
+        assert set(line) == {"id", "completion", "min_pixels", "max_pixels"}
+        assert set(FakeSampler.requests[0]) == {
             "model", "messages", "max_tokens", "temperature"
         }  # fmt: skip
 

@@ -15,7 +15,8 @@ predicted coordinates are converted to original pixels with the rewards' ``pred_
   tap_distance=0.14`` (the ``distance`` accuracy method). A sample without ``image_sizes`` is measured
   against the rewards' ``FALLBACK_SCREEN``, as the accuracy reward does.
 - ``type`` / ``open_app``: the rewards' ``text_similarity`` (normalised Levenshtein) >= ``text_threshold``
-  (default 0.8).
+  (default 0.8), the texts compared under ``text_match`` (default ``faithful``: NFKC and whitespace
+  only, so case and punctuation count; ``casefold`` and ``loose`` are opt-in, see ``rewards.text``).
 - ``swipe``: the same direction (``swipe_direction``: up/down/left/right of the finger's motion).
 - ``inquiry``: the same ``AnswerIndex``.
 - ``task_completed``, ``task_impossible``, ``wait``, ``back``: the type alone (the accuracy reward
@@ -27,12 +28,13 @@ is either of the two with its centre matching the truth box as above (click vs l
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gui_agent_rl.rewards.accuracy import FALLBACK_SCREEN, pred_to_original, screen_distance, swipe_direction
-from gui_agent_rl.rewards.text import text_similarity
+from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match, text_similarity
 from gui_agent_rl.schemas import BOX_ACTION_TYPES, Action, Box, CoordinateFrame, ImageFrame, Point
 
 DEFAULT_TEXT_THRESHOLD = 0.8
@@ -46,14 +48,18 @@ class MatchRules:
     box_scale: float = 1.0
     tap_distance: float | None = None
     text_threshold: float = DEFAULT_TEXT_THRESHOLD
+    text_match: str = DEFAULT_TEXT_MATCH
 
     def __post_init__(self) -> None:
-        if self.box_scale <= 0:
-            raise ValueError(f"box_scale must be positive, got {self.box_scale}")
-        if self.tap_distance is not None and self.tap_distance < 0:
-            raise ValueError(f"tap_distance must be >= 0, got {self.tap_distance}")
+        # ``not x > 0`` rather than ``x <= 0``: NaN fails every comparison and must not slip through
+        if not (math.isfinite(self.box_scale) and self.box_scale > 0):
+            raise ValueError(f"box_scale must be a finite number > 0, got {self.box_scale}")
+        tap = self.tap_distance
+        if tap is not None and not (math.isfinite(tap) and tap >= 0):
+            raise ValueError(f"tap_distance must be a finite number >= 0, got {tap}")
         if not 0 <= self.text_threshold <= 1:
             raise ValueError(f"text_threshold must be in [0, 1], got {self.text_threshold}")
+        check_text_match(self.text_match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +121,10 @@ def match_parameters(
         want = swipe_direction(truth.start, truth.end)
         return got == want, f"swipe {got or 'nowhere'}, truth {want or 'nowhere'}"
     if kind in ("type", "open_app"):
-        similarity = text_similarity(pred.text, truth.text)
+        similarity = text_similarity(pred.text, truth.text, rules.text_match)
         ok = similarity >= rules.text_threshold
-        return ok, f"text similarity {similarity:.2f} {'>=' if ok else '<'} {rules.text_threshold:g}"
+        verdict = f"{'>=' if ok else '<'} {rules.text_threshold:g}"
+        return ok, f"text similarity ({rules.text_match}) {similarity:.2f} {verdict}"
     if kind == "inquiry":
         got, want = pred.inquiry.answer_index, truth.inquiry.answer_index
         return got == want, f"answer index {got}, truth {want}"

@@ -82,10 +82,28 @@ def _sampled_name(sampled: dict) -> str:
 def _rules_line(metrics: dict) -> str:
     r = metrics.get("rules", {})
     tap = r.get("tap_distance")
+    frame = str(r.get("frame", "?"))
+    if frame == "resized" and "max_pixels" in r:
+        source = f" from {r['pixels_from']}" if r.get("pixels_from") else ""
+        frame += f" (pixels {r.get('min_pixels')}..{r['max_pixels']}{source})"
+    old = "loose" if "text_threshold" in r else "?"  # files written before text_match: the loose rule
+    text = f"text {r.get('text_match', old)} >= {r.get('text_threshold', '?')}"
+    if r.get("reward_text_match"):
+        text += f" (rewards: {r['reward_text_match']})"
     return (
-        f"{metrics.get('count', 0)} samples; frame {r.get('frame', '?')}; box x{r.get('box_scale', 1.0):g}; "
-        f"tap distance {'off' if tap is None else f'{tap:g}'}; text >= {r.get('text_threshold', '?')}"
+        f"{metrics.get('count', 0)} samples; frame {frame}; box x{r.get('box_scale', 1.0):g}; "
+        f"tap distance {'off' if tap is None else f'{tap:g}'}; {text}"
     )
+
+
+def _rules_differ(a: dict, b: dict) -> bool:
+    """Whether two metrics files were computed under different rules (not where the limits came from)."""
+
+    def rules(m: dict) -> dict:
+        r = m.get("rules")
+        return {k: v for k, v in r.items() if k != "pixels_from"} if isinstance(r, dict) else {}
+
+    return rules(a) != rules(b)
 
 
 def _per_type_rows(metrics: dict, other: dict | None) -> list[list[str]]:
@@ -126,7 +144,7 @@ def format_report(metrics: dict, other: dict | None = None, other_name: str = "o
             f"{_sampled_name(sampled)}: means over the {k} sampled completions of every sample; "
             f"pass@{k}: any of the {k} a step success"
         )
-    if other is not None and other.get("rules") != metrics.get("rules"):
+    if other is not None and _rules_differ(other, metrics):
         parts.append(f"note: {other_name} used other rules: {_rules_line(other)}")
     if other is not None and other.get("count") != metrics.get("count"):
         parts.append(f"note: {other_name} has {other.get('count')} samples, this run {metrics.get('count')}")

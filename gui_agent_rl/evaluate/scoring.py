@@ -5,6 +5,8 @@ with the columns a trainer passes (``solution``, ``image_sizes``, ``accu_reward_
 ``output_format``), so the ``rewards`` means are what the reward logs would show for these
 completions. A missing prediction is scored as the empty completion. A completion is well-formed
 (``format_rate``) when it is exactly the output form its sample states and its answer is a valid action.
+The predicted action is the answer the rewards read (``rewards.parsing.answer_text``: the last
+``<answer>`` pair outside ``<think>``), so an answer written inside the thinking is not a prediction.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from gui_agent_rl.evaluate.metrics import MatchRules, StepResult, aggregate, judge_step, task_metrics
 from gui_agent_rl.evaluate.predictions import Scored, sample_draws, sample_temperature
 from gui_agent_rl.evaluate.sampled import sampled_metrics
-from gui_agent_rl.rewards.parsing import current_screen, truth_action
+from gui_agent_rl.rewards.parsing import answer_text, current_screen, truth_action
 from gui_agent_rl.rewards.registry import RewardSettings, get_reward_funcs
 from gui_agent_rl.schemas import Action, ImageFrame, JsonlWriter, Sample, parse_completion
 from gui_agent_rl.schemas.completion import DEFAULT_OUTPUT_FORMAT, matches_output_format
@@ -63,8 +65,9 @@ def reward_scores(
     prompts = [r.sample.prompt for r in rows]
     columns = reward_columns(rows)
     funcs = get_reward_funcs(list(names), settings)
-    return {
-        name: list(f(prompts, completions, None, **columns)) for name, f in zip(names, funcs, strict=True)
+    return {  # by keyword, as TRL calls them: a user's reward(completions, **kwargs) works here too
+        name: list(f(prompts=prompts, completions=completions, completion_ids=None, **columns))
+        for name, f in zip(names, funcs, strict=True)
     }
 
 
@@ -79,13 +82,23 @@ class Evaluation:
     metrics: dict
 
 
+def predicted(completion: str | None) -> tuple[Action | None, str | None]:
+    """``(action, None)`` for the answer a completion gives (as the rewards read it), else ``(None, why)``."""
+    if completion is None:
+        return None, "no prediction"
+    answer = answer_text(completion)
+    if answer is None:
+        nested = parse_completion(completion).answer_text is not None
+        return None, "no <answer>...</answer> pair" + (" outside <think>" if nested else "")
+    parsed = parse_completion(f"<answer>{answer}</answer>")  # the reasons parse_completion gives
+    return parsed.action, parsed.error
+
+
 def judge_row(
     row: Scored, truth: Action, rules: MatchRules, settings: RewardSettings, rewards: dict[str, float | None]
 ) -> StepResult:
     """The verdict on one (sample, completion) pair."""
-    parsed = parse_completion(row.completion) if row.completion is not None else None
-    pred = parsed.action if parsed is not None else None
-    error = "no prediction" if parsed is None else parsed.error
+    pred, error = predicted(row.completion)
     frame = image_frame(row.sample, settings)
     type_ok, step_ok, grounding_ok, reason = judge_step(
         pred, truth, frame, settings.coordinate_frame, rules, error=error
@@ -108,16 +121,23 @@ def judge_row(
 
 
 def rules_record(rules: MatchRules, settings: RewardSettings) -> dict:
-    """The settings a metrics file was computed under (``--compare`` warns when they differ)."""
-    return {
+    """The settings a metrics file was computed under (``--compare`` warns when they differ).
+
+    ``text_match`` is the step rule's; the rewards' is added as ``reward_text_match`` when it differs.
+    """
+    record = {
         "box_scale": rules.box_scale,
         "tap_distance": rules.tap_distance,
         "text_threshold": rules.text_threshold,
+        "text_match": rules.text_match,
         "frame": str(getattr(settings.coordinate_frame, "value", settings.coordinate_frame)),
         "min_pixels": settings.min_pixels,
         "max_pixels": settings.max_pixels,
         "accuracy_method": settings.accuracy_method,
     }
+    if settings.text_match != rules.text_match:
+        record["reward_text_match"] = settings.text_match
+    return record
 
 
 def judge_all(

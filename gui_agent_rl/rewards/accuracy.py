@@ -21,7 +21,8 @@ Box methods for ``click`` / ``long_click`` (the predicted box's centre is the ta
 
 Other types: ``swipe`` 0 for the wrong direction, else ``SWIPE_DIRECTION_CREDIT`` plus the rest graded
 by mean endpoint distance (0 at ``SWIPE_ENDPOINT_TOLERANCE``); text types by
-:func:`~gui_agent_rl.rewards.text.text_similarity`; ``inquiry`` by ``INQUIRY_INDEX_WEIGHT`` for the
+:func:`~gui_agent_rl.rewards.text.text_similarity` under the ``text_match`` rule (default ``faithful``:
+case and punctuation count); ``inquiry`` by ``INQUIRY_INDEX_WEIGHT`` for the
 right answer index plus ``INQUIRY_QUESTION_WEIGHT`` times question similarity; ``wait``/``back`` 1.0.
 """
 
@@ -34,7 +35,7 @@ from functools import lru_cache
 from typing import Any
 
 from gui_agent_rl.rewards.parsing import column, current_screen, predicted_action, row_label, truth_action
-from gui_agent_rl.rewards.text import text_similarity
+from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match, text_similarity
 from gui_agent_rl.schemas.actions import (
     Action,
     ClickAction,
@@ -177,10 +178,11 @@ def _score_swipe(pred: tuple[Point, Point], truth: SwipeAction, screen: ImageFra
     return SWIPE_DIRECTION_CREDIT + (1.0 - SWIPE_DIRECTION_CREDIT) * graded
 
 
-def _score_inquiry(pred: InquiryAction, truth: InquiryAction) -> float:
+def _score_inquiry(pred: InquiryAction, truth: InquiryAction, text_match: str) -> float:
     p, t = pred.inquiry, truth.inquiry
     index = 1.0 if p.answer_index == t.answer_index else 0.0
-    return INQUIRY_INDEX_WEIGHT * index + INQUIRY_QUESTION_WEIGHT * text_similarity(p.question, t.question)
+    question = text_similarity(p.question, t.question, text_match)
+    return INQUIRY_INDEX_WEIGHT * index + INQUIRY_QUESTION_WEIGHT * question
 
 
 def score_action(
@@ -190,12 +192,14 @@ def score_action(
     frame: ImageFrame | None = None,
     pred_frame: CoordinateFrame | str = "resized",
     method: str | None = None,
+    text_match: str = DEFAULT_TEXT_MATCH,
 ) -> float:
     """Accuracy of a predicted action against the true one, in [0, 1].
 
     ``frame`` is the current screen (None: coordinates are compared as they are, and distances are
     normalised by :data:`FALLBACK_SCREEN`); ``pred_frame`` is where the prediction's numbers live;
-    ``method`` picks the box scorer (:data:`BOX_METHODS`).
+    ``method`` picks the box scorer (:data:`BOX_METHODS`); ``text_match`` the text rule
+    (:data:`~gui_agent_rl.rewards.text.TEXT_MATCH_MODES`).
     """
     scorer = box_method(method)
     if pred.action_type != truth.action_type:
@@ -208,10 +212,10 @@ def score_action(
         _, ends = pred_to_original(pred, frame, pred_frame)
         return _score_swipe(ends, truth, screen)
     if isinstance(truth, InquiryAction):
-        return _score_inquiry(pred, truth)
+        return _score_inquiry(pred, truth, text_match)
     text = getattr(truth, "text", None)
     if text is not None:
-        return text_similarity(pred.text, text)
+        return text_similarity(pred.text, text, text_match)
     return 1.0  # wait, back: nothing to get wrong once the type is right
 
 
@@ -219,8 +223,9 @@ class AccuracyReward:
     """TRL reward: :func:`score_action` per completion against the ``solution`` column.
 
     Reads ``image_sizes`` (the last image is the current screen) and ``accu_reward_method`` (a box
-    method name per sample, overriding ``method``) when present; logs the mean per action type as
-    ``accuracy/<type>`` through TRL's ``log_metric`` when the trainer passes it.
+    method name per sample, overriding ``method``) when present; compares texts under ``text_match``;
+    logs the mean per action type as ``accuracy/<type>`` through TRL's ``log_metric`` when the trainer
+    passes it.
 
     >>> r = AccuracyReward()
     >>> r(completions=['<answer>{"action_type": "wait", "action_parameter": {"wait": ""}}</answer>'],
@@ -236,11 +241,13 @@ class AccuracyReward:
         min_pixels: int = DEFAULT_MIN_PIXELS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         method: str | None = None,
+        text_match: str = DEFAULT_TEXT_MATCH,
     ) -> None:
         self.coordinate_frame = CoordinateFrame(coordinate_frame)
         self.min_pixels, self.max_pixels = min_pixels, max_pixels
         box_method(method)  # fail at construction, not in the middle of training
         self.method = method
+        self.text_match = check_text_match(text_match)
 
     def score_row(self, completion: Any, columns: dict[str, Any], i: int) -> tuple[str, float]:
         """``(true action type, score)`` of row ``i`` of a batch."""
@@ -256,7 +263,8 @@ class AccuracyReward:
         if pred is None:
             box_method(method)
             return truth.action_type, 0.0
-        score = score_action(pred, truth, frame=frame, pred_frame=self.coordinate_frame, method=method)
+        options = {"pred_frame": self.coordinate_frame, "method": method, "text_match": self.text_match}
+        score = score_action(pred, truth, frame=frame, **options)
         return truth.action_type, score
 
     def __call__(

@@ -16,11 +16,10 @@ import io
 import math
 from typing import Any
 
-from gui_agent_rl.rewards.parsing import column, current_screen, row_label
+from gui_agent_rl.rewards.parsing import answer_text, column, current_screen, row_label
 from gui_agent_rl.schemas.completion import (
     ANSWER_CLOSE,
     ANSWER_OPEN,
-    completion_text,
     find_tagged,
     loads_or_missing,
 )
@@ -141,9 +140,8 @@ class MapReward:
         return boxes_in(value)
 
     def _pred_boxes(self, completion: Any, frame: ImageFrame | None) -> list[Box]:
-        text = completion_text(completion)
-        inner = find_tagged(text, ANSWER_OPEN, ANSWER_CLOSE)
-        boxes = [] if inner is None else boxes_in(loads_or_missing(inner.strip()))
+        inner = answer_text(completion)  # the answer given after the thinking, not one inside it
+        boxes = [] if inner is None else boxes_in(loads_or_missing(inner))
         if frame is None:
             return boxes
         return [frame.convert_box(b, self.coordinate_frame, CoordinateFrame.ORIGINAL) for b in boxes]

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from gui_agent_rl.schemas.completion import ANSWER_CLOSE, ANSWER_OPEN, completion_text, find_tagged
+from gui_agent_rl.rewards.parsing import answer_text
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,8 @@ class LLMJudgeReward:
         keys: list[str | None] = []
         todo: dict[str, tuple[str, str]] = {}
         for completion, truth in zip(completions, truths, strict=True):
-            answer = find_tagged(completion_text(completion), ANSWER_OPEN, ANSWER_CLOSE)
-            if answer is None or not answer.strip():
+            answer = answer_text(completion)  # the answer given after the thinking, not one inside it
+            if not answer:
                 keys.append(None)  # nothing to judge: 0 without a request
                 continue
             pair = (str(truth), answer.strip()[:MAX_ANSWER_CHARS])

@@ -1,9 +1,11 @@
 """What every reward needs from a TRL batch: the predicted action, the true action, the screen.
 
 Model output is never trusted: :func:`predicted_action` returns ``None`` for anything that is not a
-valid action inside the first ``<answer>...</answer>`` pair. Ground truth is trusted: a broken
-``solution`` or ``image_sizes`` entry raises ``ValueError`` naming the column and row, because a silent
-0.0 there would train the model towards nothing.
+valid action in the answer the completion gives (:func:`answer_text`: the last ``<answer>...</answer>``
+pair outside every ``<think>...</think>`` pair, so an answer written inside the thinking earns nothing;
+for a completion in its stated output form this is the form's one answer). Ground truth is trusted: a
+broken ``solution`` or ``image_sizes`` entry raises ``ValueError`` naming the column and row, because a
+silent 0.0 there would train the model towards nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from gui_agent_rl.schemas.actions import ACTION_ADAPTER, Action, parse_action
 from gui_agent_rl.schemas.completion import (
     ANSWER_CLOSE,
     ANSWER_OPEN,
+    THINK_CLOSE,
+    THINK_OPEN,
     completion_text,
     find_tagged,
     loads_or_missing,
@@ -25,17 +29,68 @@ from gui_agent_rl.schemas.completion import (
 from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, ImageFrame
 
 
+def _outside_think(text: str) -> str:
+    """``text`` with every closed ``<think>...</think>`` pair (nested ones included) blanked out.
+
+    An unclosed ``<think>`` hides nothing (it is no pair); a stray ``</think>`` closes nothing. Linear
+    time: each tag is found once with ``str.find``.
+    """
+    if THINK_OPEN not in text:
+        return text
+    spans: list[tuple[int, int]] = []
+    opens: list[int] = []
+    i, j = text.find(THINK_OPEN), text.find(THINK_CLOSE)  # the next opening and closing tags
+    while j >= 0:
+        if 0 <= i < j:
+            opens.append(i)
+            i = text.find(THINK_OPEN, i + len(THINK_OPEN))
+            continue
+        if opens:
+            spans.append((opens.pop(), j + len(THINK_CLOSE)))
+        j = text.find(THINK_CLOSE, j + len(THINK_CLOSE))
+    if not spans:
+        return text
+    keep, last = [], 0
+    for start, end in sorted(spans):
+        if end <= last:
+            continue  # inside a pair already blanked
+        keep.append(text[last : max(start, last)])
+        keep.append(" ")
+        last = end
+    keep.append(text[last:])
+    return "".join(keep)
+
+
+def answer_text(completion: Any) -> str | None:
+    """The stripped content of the answer a completion gives, else None; never raises.
+
+    That is the last ``<answer>...</answer>`` pair outside every ``<think>...</think>`` pair: an answer
+    the model wrote inside its thinking is not the answer it gives.
+
+    >>> answer_text("<think>maybe <answer>A</answer></think>\\n<answer> B </answer>")
+    'B'
+    >>> answer_text("<think><answer>A</answer></think>") is None
+    True
+    """
+    text = completion if isinstance(completion, str) else completion_text(completion)
+    text = _outside_think(text)
+    last_close = text.rfind(ANSWER_CLOSE)
+    start = text.rfind(ANSWER_OPEN, 0, max(last_close, 0))
+    if last_close < 0 or start < 0:
+        return None
+    start += len(ANSWER_OPEN)
+    return text[start : text.find(ANSWER_CLOSE, start)].strip()
+
+
 def predicted_action(completion: Any) -> Action | None:
-    """The valid action in the first ``<answer>`` pair of a completion, else None; never raises.
+    """The valid action in the answer of a completion (:func:`answer_text`), else None; never raises.
 
     >>> predicted_action('<answer>{"action_type": "back", "action_parameter": {"back": ""}}</answer>')
     BackAction(action_type='back', action_parameter=BackParameter(back=''), action_description=None)
     """
-    text = completion if isinstance(completion, str) else completion_text(completion)
-    answer = find_tagged(text, ANSWER_OPEN, ANSWER_CLOSE)
+    answer = answer_text(completion)
     if answer is None:
         return None
-    answer = answer.strip()
     if not answer.startswith("{"):
         return None  # not an object: skip the parser (orjson first encodes the whole text as UTF-8)
     obj = loads_or_missing(answer)

@@ -8,10 +8,12 @@ as ``reward_funcs``; a name of the form ``package.module:function`` loads a user
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match
 from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, CoordinateFrame
 
 
@@ -33,9 +35,19 @@ class RewardSettings:
     """Force the stated output form (answer, think) for every sample; None: each sample's output_format."""
     judge_model: str | None = None
     """Model name sent to the llm_judge endpoint (None: $LLM_JUDGE_MODEL, else 'gpt-4o-mini')."""
+    text_match: str = DEFAULT_TEXT_MATCH
+    """How typed and app texts are compared (rewards.text): faithful (NFKC and whitespace only; the
+    default), casefold (case ignored too) or loose (case, punctuation and spaces ignored)."""
 
     def __post_init__(self) -> None:
         CoordinateFrame(self.coordinate_frame)  # ValueError on a typo, at configuration time
+        check_text_match(self.text_match)
+        for name in ("min_pixels", "max_pixels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.min_pixels > self.max_pixels:
+            raise ValueError(f"min_pixels ({self.min_pixels}) is larger than max_pixels ({self.max_pixels})")
         if self.output_format is not None:
             from gui_agent_rl.schemas.completion import check_output_format
 
@@ -60,7 +72,7 @@ def _format_strict(s: RewardSettings) -> Callable:
 def _accuracy(s: RewardSettings) -> Callable:
     from gui_agent_rl.rewards.accuracy import AccuracyReward
 
-    return AccuracyReward(s.coordinate_frame, s.min_pixels, s.max_pixels, s.accuracy_method)
+    return AccuracyReward(s.coordinate_frame, s.min_pixels, s.max_pixels, s.accuracy_method, s.text_match)
 
 
 def _think_fields(s: RewardSettings) -> Callable:
@@ -90,7 +102,7 @@ def _llm_judge(s: RewardSettings) -> Callable:
 #: name -> (factory, one-line description for --help)
 REGISTRY: dict[str, tuple[Callable[[RewardSettings], Callable], str]] = {
     "format": (_format, "graded tags/JSON/think-fields format: think form 0-2.5, answer form 0-1 (or /max)"),
-    "accuracy": (_accuracy, "type-gated action accuracy in [0, 1] (boxes, swipes, text, inquiry)"),
+    "accuracy": (_accuracy, "type-gated action accuracy in [0, 1] (boxes, swipes, texts, inquiry)"),
     "format_strict": (_format_strict, "1 when the completion is exactly the stated output form, else 0"),
     "think_fields": (_think_fields, "1 when the think block validates (four non-blank fields)"),
     "schema": (_schema, "1 when the answer is a valid action of any type"),
@@ -108,19 +120,48 @@ def reward_help() -> str:
     return "\n".join(lines)
 
 
+#: how TRL's GRPOTrainer calls a reward: these keywords plus every dataset column (hence ``**kwargs``)
+REWARD_CALL = "f(prompts=..., completions=..., completion_ids=..., **columns)"
+
+
+def check_reward_signature(obj: Callable, path: str) -> None:
+    """Refuse a callable that cannot be called as a reward (:data:`REWARD_CALL`), by its signature.
+
+    Nothing is run: a probe call could have side effects (a paid judge, files). ``os:getcwd`` (no
+    arguments), ``json:dumps`` (a required ``obj``) and a function without ``**kwargs`` (TRL passes
+    every dataset column) all fail here with one line, instead of a TypeError mid-training.
+    """
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        message = f"reward {path!r}: no readable signature; a reward is called as {REWARD_CALL}"
+        raise ValueError(message) from None
+    try:
+        signature.bind(prompts=[], completions=[], completion_ids=[], solution=[], any_other_column=[])
+    except TypeError as exc:
+        raise ValueError(
+            f"reward {path!r} is not a reward function: it cannot be called as {REWARD_CALL} ({exc})"
+        ) from None
+
+
 def load_reward(path: str) -> Callable:
-    """Import ``package.module:attribute``; a class is instantiated without arguments."""
+    """Import ``package.module:attribute`` (a class is instantiated without arguments) and check that it
+    can be called as a reward (:func:`check_reward_signature`); every failure is one ``ValueError``."""
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise ValueError(f"reward path must look like 'package.module:function', got {path!r}")
     try:
         obj: Any = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot load reward {path!r}: {exc}") from None
+    except (ImportError, AttributeError, SyntaxError) as exc:
+        raise ValueError(f"cannot load reward {path!r}: {type(exc).__name__}: {exc}") from None
     if isinstance(obj, type):
-        obj = obj()
+        try:
+            obj = obj()
+        except TypeError as exc:  # a class that needs arguments
+            raise ValueError(f"cannot create reward {path!r} without arguments: {exc}") from None
     if not callable(obj):
         raise ValueError(f"reward {path!r} is not callable")
+    check_reward_signature(obj, path)
     return obj
 
 

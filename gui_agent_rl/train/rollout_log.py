@@ -5,13 +5,16 @@ Replaces the seed's DEBUG_MODE text dumps. Each reward callable is wrapped in a 
 batch has run, the batch is appended to ``rollouts.jsonl`` in the output folder (one file per rank:
 ``rollouts-rank<N>.jsonl`` for ranks above 0, since each rank scores its own completions).
 
-Line: ``{"step": 3, "id": "task7-2", "completion": "<think>…", "rewards": {"format": 2.0, "accuracy": 0.8}}``
+Line: ``{"step": 3, "id": "task7-2", "completion": "<think>…", "rewards": {"format": 2.0, "accuracy": 0.8},
+"coordinate_frame": "resized", "min_pixels": 3136, "max_pixels": 1003520}``: the run's frame (the
+pixel limits its screens were resized with) travels with every completion, as ``predict`` records it
+in predictions, so a completion's coordinates can be scored in the frame the model answered in.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,12 @@ def rollout_log_path(output_dir: str | os.PathLike, rank: int = 0) -> Path:
 class RolloutRecorder:
     """Collects each reward's values for the current batch; writes the lines once all have reported."""
 
-    def __init__(self, path: str | os.PathLike, reward_names: Sequence[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike, reward_names: Sequence[str], frame: Mapping[str, Any] | None = None
+    ) -> None:
         self.path = Path(path)
         self.reward_names = list(reward_names)
+        self.frame = dict(frame or {})
         self._pending: dict[str, list] = {}
 
     def add(
@@ -50,6 +56,7 @@ class RolloutRecorder:
                 "id": ids[i],
                 "completion": completion_text(completion),
                 "rewards": rewards,
+                **self.frame,
             }
             lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self._pending = {}
@@ -76,7 +83,13 @@ class RecordedReward:
         return values
 
 
-def record_rewards(funcs: Sequence[Callable], path: str | os.PathLike) -> list[Callable]:
-    """Wrap ``funcs`` so each batch's completions and rewards go to ``path`` as JSON lines."""
-    recorder = RolloutRecorder(path, [getattr(f, "__name__", type(f).__name__) for f in funcs])
+def record_rewards(
+    funcs: Sequence[Callable], path: str | os.PathLike, frame: Mapping[str, Any] | None = None
+) -> list[Callable]:
+    """Wrap ``funcs`` so each batch's completions and rewards go to ``path`` as JSON lines.
+
+    ``frame`` (``coordinate_frame``, ``min_pixels``, ``max_pixels``) is written on every line.
+    """
+    names = [getattr(f, "__name__", type(f).__name__) for f in funcs]
+    recorder = RolloutRecorder(path, names, frame)
     return [RecordedReward(f, recorder) for f in funcs]
