@@ -10,6 +10,9 @@ import logging
 import sys
 
 if __name__ == "__main__":
+    from gui_agent_rl.cli._common import telemetry_off_by_default
+
+    telemetry_off_by_default()  # before the training libraries read the environment
     from gui_agent_rl.train.grpo import USER_ERRORS
     from gui_agent_rl.train.sft import main
 

@@ -8,7 +8,8 @@ import random
 import sys
 from pathlib import Path
 
-from gui_agent_rl.cli._common import UserError, existing_file, positive_int, writable_output
+from gui_agent_rl.cli._common import UserError, existing_file, positive_int, refuse_clobber, writable_output
+from gui_agent_rl.cli._signals import sigterm_like_sigint
 
 ORDER = 20
 
@@ -77,7 +78,8 @@ def _register_build(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="processes converting steps, this one included (default 1)",
+        help="processes converting steps, this one included (default 1; at most the usable cores and "
+        "the task folders)",
     )
     p.add_argument(
         "--val-fraction", type=_fraction, default=0.0, metavar="F", help="share of tasks for validation"
@@ -114,6 +116,7 @@ def _check_build_args(args: argparse.Namespace) -> None:
     resolved = [p.resolve() for p in filter(None, outputs)]
     if len(set(resolved)) != len(resolved):
         raise UserError("--output, --report and --val-output must be different files")
+    _refuse_build_clobber(args)
     if args.val_output and not args.val_fraction:
         raise UserError("--val-output needs --val-fraction")
     if args.append_answer_format and not args.prompt:
@@ -127,9 +130,20 @@ def _check_build_args(args: argparse.Namespace) -> None:
             )
 
 
+def _refuse_build_clobber(args: argparse.Namespace) -> None:
+    """No output (the default report and validation paths included) may be the prompt or lie under ROOT."""
+    from gui_agent_rl.datagen.build import default_report_path, default_val_path
+
+    report = args.report or default_report_path(args.output)
+    val = (args.val_output or default_val_path(args.output)) if args.val_fraction else None
+    refuse_clobber([args.output, report, val], [args.prompt], [args.root])
+
+
+@sigterm_like_sigint  # timeout(1), Slurm, Kubernetes: the old output kept, one line, exit 143
 def run_build(args: argparse.Namespace) -> int:
     from gui_agent_rl.datagen.build import build_dataset
     from gui_agent_rl.datagen.prompts import append_answer_format, load_prompt, read_prompt_file
+    from gui_agent_rl.datagen.walk import CorpusError
 
     _check_build_args(args)
     try:
@@ -146,21 +160,26 @@ def run_build(args: argparse.Namespace) -> int:
         )
     if "<image>" in prompt:
         raise UserError(f"{args.prompt}: the prompt prefix contains <image>; markers must match the images")
-    summary = build_dataset(
-        args.root,
-        args.output,
-        prompt=prompt,
-        report=args.report,
-        workers=args.workers,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        val_output=args.val_output,
-        reward_method=args.reward_method,
-        image_check=args.image_check,
-        progress=sys.stderr.isatty(),
-        layout=args.layout,
-    )
+    try:
+        summary = build_dataset(
+            args.root,
+            args.output,
+            prompt=prompt,
+            report=args.report,
+            workers=args.workers,
+            val_fraction=args.val_fraction,
+            seed=args.seed,
+            val_output=args.val_output,
+            reward_method=args.reward_method,
+            image_check=args.image_check,
+            progress=sys.stderr.isatty(),
+            layout=args.layout,
+        )
+    except CorpusError as exc:  # ROOT is a single task folder
+        raise UserError(str(exc)) from None
     sys.stderr.write(summary.format() + "\n")
+    if args.strict and not summary.kept + summary.kept_val:
+        raise UserError(f"{args.root}: no samples kept (--strict); see the report {summary.report}")
     return 1 if args.strict and summary.rejected else 0
 
 
@@ -172,9 +191,17 @@ def run_stats(args: argparse.Namespace) -> int:
     max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
     if min_pixels > max_pixels:
         raise UserError(f"--min-pixels {min_pixels} exceeds --max-pixels {max_pixels}")
-    if args.tokenizer is not None and not args.tokenizer.exists():
+    if args.tokenizer is not None and not args.tokenizer.is_dir():
         raise UserError(f"{args.tokenizer}: no such tokenizer folder")
-    counter = tokenizer_counter(args.tokenizer) if args.tokenizer else estimate_text_tokens
+    if args.tokenizer is not None and not any(args.tokenizer.iterdir()):
+        raise UserError(f"--tokenizer {args.tokenizer}: empty folder; give a model or tokenizer folder")
+    try:
+        counter = tokenizer_counter(args.tokenizer) if args.tokenizer else estimate_text_tokens
+    except ImportError:
+        raise UserError("--tokenizer needs transformers: pip install -e '.[train]'") from None
+    except (OSError, ValueError) as exc:  # an empty or foreign folder: transformers' reasons are long
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--tokenizer {args.tokenizer}: not a tokenizer folder ({reason})") from None
     try:
         stats = dataset_stats(
             args.data,

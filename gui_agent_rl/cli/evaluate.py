@@ -6,8 +6,17 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
-from gui_agent_rl.cli._common import UserError, existing_dir, existing_file, positive_int, writable_output
+from gui_agent_rl.cli._common import (
+    UserError,
+    existing_dir,
+    existing_file,
+    positive_int,
+    refuse_clobber,
+    writable_output,
+)
+from gui_agent_rl.cli.score import add_text_match, check_reward_names, pixel_choice
 
 ORDER = 50
 logger = logging.getLogger(__name__)
@@ -18,7 +27,9 @@ matching rules (a step succeeds when the predicted type equals the truth's and):
                             --box-scale times about its centre (default 1.0), or, with
                             --tap-distance, within that normalised screen distance of the box
                             centre (x/width, y/height; AITW: --box-scale 2.4 --tap-distance 0.14)
-  type, open_app            text similarity (normalised Levenshtein, as the rewards) >= --text-threshold
+  type, open_app            text similarity (normalised Levenshtein, as the rewards) >= --text-threshold,
+                            texts compared per --text-match (default faithful: case and punctuation
+                            count; casefold and loose are opt-in)
   swipe                     same direction of the finger (up/down/left/right)
   inquiry                   same AnswerIndex
   task_completed, task_impossible, wait, back    the type alone
@@ -27,7 +38,10 @@ grounding_accuracy: over samples whose truth is a click/long_click, a predicted 
 whose centre matches the truth box as above. --by-task: episode success = every step of a task
 right; goal progress = steps right before the task's first wrong one / its steps, averaged.
 Predicted coordinates are read in --frame and converted per sample with its image_sizes (the last
-image is the current screen), exactly as the accuracy reward does."""
+image is the current screen), exactly as the accuracy reward does. The resized frame's pixel limits
+are the ones `predict` recorded in the predictions (a warning when --min-pixels/--max-pixels differ),
+else the Qwen2.5-VL defaults (with a warning). The predicted action is the last <answer> outside
+<think> (an answer inside the thinking is not one)."""
 
 SAMPLED_HELP = """
 Predictions with "samples" (predict --num-samples K) add a "sampled" block and column: each rate
@@ -37,13 +51,11 @@ the `completion` of each line (greedy unless predict ran with --no-greedy)."""
 
 
 def _fraction(value: str) -> float:
+    """A number; its range (finite, >= 0, ...) is MatchRules' to check, as one line (exit 2)."""
     try:
-        x = float(value)
+        return float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be >= 0")
-    return x
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -78,6 +90,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help=f"also accept taps within F of the box centre (alone: {TAP_DISTANCE_THRESHOLD}); default off",
     )
     m.add_argument("--text-threshold", type=_fraction, default=0.8, help="text similarity needed (0.8)")
+    add_text_match(m)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -127,36 +140,47 @@ def _register_viz(sub: argparse._SubParsersAction) -> None:
     )
     v.add_argument("--limit", type=positive_int, help="at most N pictures")
     v.add_argument("--only-wrong", action="store_true", help="only samples that are not a step success")
-    v.add_argument("--height", type=positive_int, default=800, help="scale taller screens down to this")
+    v.add_argument(
+        "--height",
+        type=positive_int,
+        default=800,
+        help="scale taller screens down to this (default 800, at least 64)",
+    )
     v.set_defaults(func=run_viz)
 
 
-def _settings_and_rules(args: argparse.Namespace, accuracy_method: str | None = None) -> tuple:
+def _settings_and_rules(args: argparse.Namespace, pixels: Any, accuracy_method: str | None = None) -> tuple:
     from gui_agent_rl.evaluate.metrics import MatchRules
     from gui_agent_rl.rewards.registry import RewardSettings
-    from gui_agent_rl.schemas import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
     try:
         settings = RewardSettings(
             coordinate_frame=args.frame,
-            min_pixels=args.min_pixels or DEFAULT_MIN_PIXELS,
-            max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+            min_pixels=pixels.min_pixels,
+            max_pixels=pixels.max_pixels,
             accuracy_method=accuracy_method,
+            text_match=args.text_match,
         )
-        rules = MatchRules(args.box_scale, args.tap_distance, args.text_threshold)
+        rules = MatchRules(args.box_scale, args.tap_distance, args.text_threshold, args.text_match)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     return settings, rules
 
 
-def _load(args: argparse.Namespace) -> list:
+def _load(args: argparse.Namespace, accuracy_method: str | None = None) -> tuple:
+    """``(joined rows, settings, rules, pixel choice)``: the predictions name their frame's limits."""
     from gui_agent_rl.evaluate.predictions import join_predictions, read_predictions
     from gui_agent_rl.schemas import read_samples
 
+    if args.min_pixels and args.max_pixels and args.min_pixels > args.max_pixels:
+        raise UserError(f"--min-pixels {args.min_pixels} is larger than --max-pixels {args.max_pixels}")
     try:
-        return join_predictions(read_samples(args.dataset), read_predictions(args.predictions))
+        predictions = read_predictions(args.predictions)
+        rows = join_predictions(read_samples(args.dataset), predictions)
     except ValueError as exc:  # JsonlError is a ValueError naming path:line
         raise UserError(str(exc)) from None
+    pixels = pixel_choice(args, predictions)
+    return (rows, *_settings_and_rules(args, pixels, accuracy_method), pixels)
 
 
 def _read_metrics(path: Path) -> dict:
@@ -166,7 +190,49 @@ def _read_metrics(path: Path) -> dict:
         raise UserError(f"{path}: cannot read metrics JSON ({exc})") from None
     if not isinstance(other, dict) or "count" not in other:
         raise UserError(f"{path}: not a metrics file written by `gui-agent-rl eval`")
+    problem = metrics_shape_problem(other)
+    if problem:
+        raise UserError(f"{path}: not a metrics file written by `gui-agent-rl eval` ({problem})")
     return other
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numbers_problem(block: object, where: str, keys: tuple[str, ...] | None = None) -> str | None:
+    """None when ``block`` is an object whose values (``keys`` of them, when given) are numbers or null."""
+    if not isinstance(block, dict):
+        return f"{where} is not an object"
+    for key in keys if keys is not None else tuple(block):
+        value = block.get(key)
+        if value is not None and not _is_number(value):
+            return f"{where + '.' if where else ''}{key} is {value!r}, not a number"
+    return None
+
+
+def metrics_shape_problem(metrics: dict) -> str | None:
+    """What in a metrics dict the report could not read (``--compare``'s file), or None.
+
+    >>> metrics_shape_problem({"count": 3, "step_success": "high"})
+    "step_success is 'high', not a number"
+    """
+    from gui_agent_rl.evaluate.report import RATE_KEYS, TASK_KEYS
+
+    rules, per_type = metrics.get("rules", {}), metrics.get("per_type", {})
+    checks = [
+        _numbers_problem(metrics, "", ("count", *RATE_KEYS)),
+        _numbers_problem(metrics.get("rewards", {}), "rewards"),
+        _numbers_problem(metrics.get("by_task") or {}, "by_task", TASK_KEYS),
+        _numbers_problem(rules, "rules", ("tap_distance",)),
+        _numbers_problem(metrics.get("sampled") or {}, "sampled", ("pass_at_k",)),
+        _numbers_problem(per_type, "per_type", ()),
+    ]
+    if isinstance(rules, dict) and not _is_number(rules.get("box_scale", 1.0)):
+        checks.append(f"rules.box_scale is {rules['box_scale']!r}, not a number")
+    if isinstance(per_type, dict):
+        checks += [_numbers_problem(m, f"per_type.{kind}", ("step_success",)) for kind, m in per_type.items()]
+    return next((c for c in checks if c), None)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -176,14 +242,16 @@ def run_eval(args: argparse.Namespace) -> int:
     for out in (args.output, args.per_sample):
         if out is not None:
             writable_output(out)
+    refuse_clobber([args.output, args.per_sample], [args.dataset, args.predictions, args.compare])
     other = _read_metrics(args.compare) if args.compare else None
-    settings, rules = _settings_and_rules(args, args.accuracy_method)
     names = [n.strip() for n in args.rewards.split(",") if n.strip()]
-    rows = _load(args)
+    check_reward_names(names)
+    rows, settings, rules, pixels = _load(args, args.accuracy_method)
     try:
         result = evaluate(rows, rules, settings, names, by_task=args.by_task)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    result.metrics["rules"]["pixels_from"] = pixels.source
     if args.output:
         args.output.write_text(
             json.dumps(result.metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -199,9 +267,11 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_viz(args: argparse.Namespace) -> int:
     from gui_agent_rl.evaluate.pictures import draw_all, resolve_image_folder
     from gui_agent_rl.evaluate.scoring import evaluate
+    from gui_agent_rl.evaluate.viz import MIN_HEIGHT
 
-    settings, rules = _settings_and_rules(args)
-    rows = _load(args)
+    if args.height < MIN_HEIGHT:
+        raise UserError(f"--height {args.height}: screens are drawn at least {MIN_HEIGHT} pixels tall")
+    rows, settings, rules, _ = _load(args)
     try:
         verdicts = evaluate(rows, rules, settings, ("accuracy",), with_samples=False).results
         folder = resolve_image_folder(args.dataset, [r.sample for r in rows], args.image_folder)
@@ -218,5 +288,7 @@ def run_viz(args: argparse.Namespace) -> int:
         written = draw_all(chosen, folder, args.output, settings, height=args.height)
     except FileNotFoundError as exc:
         raise UserError(f"{exc} (set --image-folder to the corpus root)") from None
+    except ValueError as exc:  # an image path leaving the folder, a decompression bomb
+        raise UserError(f"{args.dataset}: {exc}") from None
     print(f"{written} pictures of {len(rows)} samples written to {args.output}/ (images from {folder})")
     return 0

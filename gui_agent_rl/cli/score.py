@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.cli._common import UserError, existing_file, positive_int, writable_output
+from gui_agent_rl.cli._common import UserError, existing_file, positive_int, refuse_clobber, writable_output
 
 ORDER = 30
 logger = logging.getLogger(__name__)
@@ -55,7 +55,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("answer", "think"),
         help="the stated output form for every sample (default: each sample's output_format, else think)",
     )
+    add_text_match(p)
     p.set_defaults(func=run)
+
+
+def add_text_match(p: argparse.ArgumentParser) -> None:
+    """``--text-match``: how typed and app texts are compared (shared with ``eval``)."""
+    from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, TEXT_MATCH_MODES
+
+    p.add_argument(
+        "--text-match",
+        choices=TEXT_MATCH_MODES,
+        default=DEFAULT_TEXT_MATCH,
+        help="text comparison: faithful (default; Unicode NFKC and whitespace only, so case and "
+        "punctuation count), casefold (case ignored too) or loose (case, punctuation and spaces ignored)",
+    )
+
+
+def pixel_choice(args: argparse.Namespace, predictions: Any) -> Any:
+    """The pixel limits to score with (options, else the predictions' record, else defaults); warns."""
+    from gui_agent_rl.evaluate.predictions import recorded_pixel_limits, scoring_pixel_limits
+
+    choice = scoring_pixel_limits(
+        recorded_pixel_limits(predictions), args.min_pixels, args.max_pixels, args.frame
+    )
+    if choice.warning:
+        logging.getLogger("gui_agent_rl.evaluate.predictions").warning("%s", choice.warning)
+    return choice
 
 
 def _rewards_epilog() -> str:
@@ -64,17 +90,18 @@ def _rewards_epilog() -> str:
     return "rewards:\n" + "\n".join(f"  {line}" for line in reward_help().splitlines())
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace, pixels: Any) -> Any:
     from gui_agent_rl.rewards.registry import RewardSettings
 
-    pixels = {k: v for k, v in (("min_pixels", args.min_pixels), ("max_pixels", args.max_pixels)) if v}
     try:
         return RewardSettings(
             coordinate_frame=args.frame,
             accuracy_method=args.method,
             normalize_format=args.normalize_format,
             output_format=args.output_format,
-            **pixels,
+            min_pixels=pixels.min_pixels,
+            max_pixels=pixels.max_pixels,
+            text_match=args.text_match,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -107,13 +134,36 @@ def score_rows(rows: list[Any], names: list[str], settings: Any) -> tuple[dict[s
     completions = [r.completion or "" for r in rows]
     prompts = [r.sample.prompt for r in rows]
     scores = {}
-    for func in funcs:
+    for spec, func in zip(names, funcs, strict=True):
+        name = getattr(func, "__name__", spec)  # a user's callable instance may have no __name__
         try:
             values = func(prompts=prompts, completions=completions, log_metric=metrics.__setitem__, **columns)
         except ValueError as exc:  # bad ground truth (the message names the sample) or a bad method name
-            raise UserError(f"{func.__name__}: {exc}") from None
-        scores[func.__name__] = [float(v) for v in values]
+            raise UserError(f"{name}: {exc}") from None
+        scores[name] = reward_values(name, values, len(rows))
     return scores, metrics
+
+
+def check_reward_names(names: list[str]) -> None:
+    """Resolve the rewards before any file is read: an unknown name, or a ``module:function`` that is no
+    reward (``os:getcwd``), is one line at once (:func:`~gui_agent_rl.rewards.registry.load_reward`)."""
+    from gui_agent_rl.rewards.registry import get_reward_funcs
+
+    try:
+        get_reward_funcs(list(names))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def reward_values(name: str, values: Any, count: int) -> list[float]:
+    """A reward's output as floats; anything but one number per sample is a one-line error."""
+    try:
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise UserError(f"reward {name} returned {str(values)[:80]!r}, not one number per sample") from None
+    if len(floats) != count:
+        raise UserError(f"reward {name} returned {len(floats)} scores for {count} samples")
+    return floats
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,11 +172,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is not None:
         writable_output(args.output)
-    settings = _settings(args)
+        refuse_clobber([args.output], [args.dataset, args.predictions])
+    _check_pixel_options(args)
+    check_reward_names(args.rewards)
     try:
-        rows = join_predictions(read_samples(args.dataset), read_predictions(args.predictions))
+        predictions = read_predictions(args.predictions)
+        rows = join_predictions(read_samples(args.dataset), predictions)
     except (JsonlError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    pixels = pixel_choice(args, predictions)
+    settings = _settings(args, pixels)
     if not rows:
         raise UserError(f"{args.dataset}: no samples")
     scores, metrics = score_rows(rows, list(args.rewards), settings)
@@ -142,10 +197,24 @@ def run(args: argparse.Namespace) -> int:
                 )
         logger.info("wrote %d score lines to %s", len(rows), args.output)
     missing = sum(r.completion is None for r in rows)
-    print(f"samples {len(rows)}  with predictions {len(rows) - missing}")
+    print(f"samples {len(rows)}  with predictions {len(rows) - missing}  ({_rules(settings, pixels)})")
     width = max(len(k) for k in [*scores, *metrics])
     for name, values in scores.items():
         print(f"{name:<{width}}  {sum(values) / len(values):.4f}")
     for name, value in sorted(metrics.items()):
         print(f"{name:<{width}}  {value:.4f}")
     return 0
+
+
+def _check_pixel_options(args: argparse.Namespace) -> None:
+    """``--min-pixels`` above ``--max-pixels`` is a contradiction, not a frame."""
+    if args.min_pixels and args.max_pixels and args.min_pixels > args.max_pixels:
+        raise UserError(f"--min-pixels {args.min_pixels} is larger than --max-pixels {args.max_pixels}")
+
+
+def _rules(settings: Any, pixels: Any) -> str:
+    """``frame resized (pixels 3136..1003520 from predictions); text faithful``: what the scores mean."""
+    frame = str(getattr(settings.coordinate_frame, "value", settings.coordinate_frame))
+    if frame == "resized":
+        frame += f" (pixels {pixels.min_pixels}..{pixels.max_pixels} from {pixels.source})"
+    return f"frame {frame}; text {settings.text_match}"

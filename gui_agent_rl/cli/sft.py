@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gui_agent_rl.cli._common import UserError
+from gui_agent_rl.cli._common import UserError, telemetry_off_by_default
 from gui_agent_rl.cli.train import require_train_extra
 
 ORDER = 39
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_sft(args: argparse.Namespace) -> int:
     require_train_extra("sft")
+    telemetry_off_by_default()
     from gui_agent_rl.train.grpo import USER_ERRORS
     from gui_agent_rl.train.sft import main
 

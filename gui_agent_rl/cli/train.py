@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gui_agent_rl.cli._common import UserError, existing_file, positive_int, writable_output
+from gui_agent_rl.cli._common import (
+    UserError,
+    existing_file,
+    new_or_empty_folder,
+    positive_int,
+    refuse_clobber,
+    telemetry_off_by_default,
+    writable_output,
+)
 
 ORDER = 40
 
@@ -81,6 +89,20 @@ def _register_predict(sub: argparse._SubParsersAction) -> None:
         "--api-base give both when --model is a served name, not the checkpoint folder",
     )
     q.add_argument("--limit", type=positive_int, default=None, help="only the first N samples")
+    q.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="with --api-base: retry a request N times after a connection error, timeout, HTTP 429 or "
+        "5xx, waiting 1, 2, 4 ... s (at most 30 s) in between (default 5)",
+    )
+    q.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="ignore OUTPUT.partial (the predictions an interrupted run kept) and start over",
+    )
     q.set_defaults(func=run_predict)
 
 
@@ -125,6 +147,7 @@ def require_train_extra(command: str) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     require_train_extra("train")
+    telemetry_off_by_default()
     from gui_agent_rl.train.grpo import USER_ERRORS, main
 
     try:
@@ -137,17 +160,18 @@ def run_tiny_model(args: argparse.Namespace) -> int:
     require_train_extra("tiny-model")
     from gui_agent_rl.train.tiny import build_tiny_model
 
-    if args.out_dir.exists() and not args.out_dir.is_dir():
-        raise UserError(f"{args.out_dir}: exists and is not a folder")
+    new_or_empty_folder(args.out_dir)
     build_tiny_model(args.out_dir, seed=args.seed)
     print(args.out_dir)
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    telemetry_off_by_default()
     from gui_agent_rl.schemas import JsonlError
     from gui_agent_rl.train.config import ConfigError
     from gui_agent_rl.train.data import DataError
+    from gui_agent_rl.train.partial import partial_path
     from gui_agent_rl.train.predict import PredictSettings, predict
 
     try:
@@ -162,12 +186,14 @@ def run_predict(args: argparse.Namespace) -> int:
             top_p=args.top_p,
             seed=args.seed,
             greedy=args.greedy,
+            retries=args.retries,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if not args.api_base:
         require_train_extra("predict without --api-base")
     writable_output(args.output)
+    refuse_clobber([args.output, partial_path(args.output)], [args.dataset])
     try:
         n = predict(
             args.model,
@@ -177,6 +203,7 @@ def run_predict(args: argparse.Namespace) -> int:
             settings=settings,
             api_base=args.api_base,
             api_key=args.api_key,
+            resume=args.resume,
         )
     except (ConfigError, DataError, JsonlError) as exc:
         raise UserError(str(exc)) from None

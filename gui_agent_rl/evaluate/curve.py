@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gui_agent_rl.schemas.sample import replace_keeping_mode
+
 logger = logging.getLogger(__name__)
 
 REWARD_MEAN = re.compile(r"rewards/(.+)/mean")
@@ -80,11 +82,12 @@ class RunCurve:
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write; moved onto ``path`` when the block succeeds."""
+    """A temporary path beside ``path`` to write; moved onto ``path`` when the block succeeds, with the
+    permissions the old file had (:func:`~gui_agent_rl.schemas.sample.replace_keeping_mode`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
-        os.replace(tmp, path)
+        replace_keeping_mode(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()

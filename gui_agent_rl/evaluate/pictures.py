@@ -27,7 +27,14 @@ from gui_agent_rl.evaluate.viz import (
 )
 from gui_agent_rl.rewards.accuracy import pred_to_original
 from gui_agent_rl.rewards.registry import RewardSettings
-from gui_agent_rl.schemas import Box, ImageFrame, Sample, default_image_folder
+from gui_agent_rl.schemas import (
+    Box,
+    ImageFrame,
+    ImagePathError,
+    Sample,
+    confined_image_path,
+    default_image_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,17 @@ def resolve_image_folder(dataset: Path, samples: Sequence[Sample], given: Path |
         return folder
     tried = " nor ".join(str(c / first) for c in (dataset.parent, dataset.with_suffix("")))
     raise ValueError(f"screenshot not found: neither {tried}; set --image-folder to the corpus root")
+
+
+def check_image_paths(samples: Sequence[Sample], image_folder: Path) -> None:
+    """Raise :class:`~gui_agent_rl.schemas.ImagePathError`, naming the sample, for the first image path
+    that leaves ``image_folder`` (see :func:`~gui_agent_rl.schemas.confined_image_path`)."""
+    for sample in samples:
+        for relative in sample.images:
+            try:
+                confined_image_path(image_folder, relative)
+            except ImagePathError as exc:
+                raise ImagePathError(f"id {sample.id}: {exc}") from None
 
 
 def _box_text(box: Box) -> str:
@@ -92,8 +110,11 @@ def draw_all(
     """Write ``NNNNN_<id>.png`` (NNNNN = position in the dataset) per ``(index, row, verdict)``.
 
     Samples without images are skipped with a warning; returns the number of pictures written.
-    A missing screenshot raises ``FileNotFoundError`` naming it.
+    A missing screenshot raises ``FileNotFoundError`` naming it; an image path that leaves
+    ``image_folder`` raises :class:`~gui_agent_rl.schemas.ImagePathError` naming the sample, before
+    anything is drawn; a screenshot over Pillow's pixel limit raises ``ScreenTooLarge`` (a ``ValueError``).
     """
+    check_image_paths([row.sample for _, row, _ in chosen], image_folder)
     font = load_caption_font()
     written = 0
     for index, row, verdict in chosen:

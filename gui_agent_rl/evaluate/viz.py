@@ -14,12 +14,13 @@ Text uses :func:`gui_agent_rl.datagen.fonts.load_font` so that Chinese renders (
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from gui_agent_rl.schemas import Action, Box, Point
+from gui_agent_rl.schemas import Action, Box, Point, confined_image_path
 
 DEFAULT_HEIGHT = 800
 TRUTH_COLOUR = (0, 160, 60)
@@ -34,7 +35,12 @@ MIN_WIDTH = 720  # room for the caption even beside one narrow screen
 CAPTION_LINES = 8  # header, 3 for the truth, 3 for the prediction, footer: a fixed size per picture
 ACTION_LINES = 3
 
+MIN_HEIGHT = 64  # the smallest --height: a screen shown shorter than this shows nothing
 FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+class ScreenTooLarge(ValueError):
+    """A screenshot over Pillow's decompression-bomb limit; the message names it and its size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,12 @@ def scale_for(size: tuple[int, int], height: int) -> float:
     return min(1.0, height / size[1])
 
 
+def shown_size(size: tuple[int, int], height: int) -> tuple[int, int]:
+    """A screen's ``(width, height)`` as drawn: scaled by :func:`scale_for`, at least one pixel each way."""
+    scale = scale_for(size, height)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def picture_size(current: tuple[int, int], previous: tuple[int, int] | None, height: int) -> tuple[int, int]:
     """``(width, height)`` of the PNG for screens of these original sizes.
 
@@ -59,9 +71,7 @@ def picture_size(current: tuple[int, int], previous: tuple[int, int] | None, hei
     (756, 1052)
     """
     screens = [s for s in (previous, current) if s is not None]
-    scaled = [
-        (round(w * scale_for((w, h), height)), round(h * scale_for((w, h), height))) for w, h in screens
-    ]
+    scaled = [shown_size(s, height) for s in screens]
     width = sum(w for w, _ in scaled) + GAP * (len(scaled) - 1) + 2 * MARGIN
     tallest = max(h for _, h in scaled)
     return max(
@@ -173,7 +183,7 @@ def render_picture(
         if screen is None:
             continue
         scale = scale_for(screen.size, height)
-        shown = screen.convert("RGB").resize((round(screen.width * scale), round(screen.height * scale)))
+        shown = screen.convert("RGB").resize(shown_size(screen.size, height))
         if screen is current:
             draw_marks(shown, marks, scale)
         draw.text((x, MARGIN), label, fill=TEXT_COLOUR, font=font)
@@ -205,10 +215,20 @@ def load_caption_font(size: int = FONT_SIZE) -> FontType:
 
 
 def open_screen(folder: Path, relative: str) -> Image.Image:
-    """Open one screenshot; ``FileNotFoundError`` names the path tried."""
-    path = folder / relative
+    """Open one screenshot; ``FileNotFoundError`` names the path tried.
+
+    ``relative`` must stay inside ``folder`` (:class:`~gui_agent_rl.schemas.ImagePathError` otherwise),
+    and an image over Pillow's pixel limit (``Image.MAX_IMAGE_PIXELS``, where Pillow would only warn and
+    then decode it all, or refuse with its own error) raises :class:`ScreenTooLarge`.
+    """
+    path = confined_image_path(folder, relative)
     if not path.is_file():
         raise FileNotFoundError(f"screenshot not found: {path}")
-    with Image.open(path) as image:
-        image.load()
-        return image
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                image.load()
+                return image
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise ScreenTooLarge(f"screenshot {path}: {exc}") from None

@@ -42,9 +42,11 @@ from gui_agent_rl.schemas.geometry import (
 )
 from gui_agent_rl.schemas.sample import (
     IMAGE_PLACEHOLDER,
+    ImagePathError,
     JsonlError,
     JsonlWriter,
     Sample,
+    confined_image_path,
     default_image_folder,
     iter_jsonl,
     read_samples,
@@ -70,6 +72,7 @@ __all__ = [
     "ClickAction",
     "CoordinateFrame",
     "ImageFrame",
+    "ImagePathError",
     "Inquiry",
     "InquiryAction",
     "JsonlError",
@@ -89,6 +92,7 @@ __all__ = [
     "WaitAction",
     "action_json_schema",
     "completion_text",
+    "confined_image_path",
     "default_image_folder",
     "describe_validation_error",
     "iou",

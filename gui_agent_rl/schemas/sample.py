@@ -2,15 +2,17 @@
 
 Lines are read and written with orjson, which never escapes non-ASCII text. Writing is atomic: a
 :class:`JsonlWriter` writes a temporary file beside the target and renames it only when the block
-ends without an exception, so a crash or Ctrl-C leaves the previous file as it was.
+ends without an exception, so a crash or Ctrl-C leaves the previous file as it was; the new file keeps
+the old one's permissions (else the umask's, as ``open()`` would).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from types import TracebackType
 from typing import Any, Literal
 
@@ -18,6 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gui_agent_rl.schemas.actions import describe_validation_error
+from gui_agent_rl.schemas.tempfiles import TEMP_SUFFIX, temp_prefix
 
 IMAGE_PLACEHOLDER = "<image>"
 _WRITEBACK_BYTES = 8 << 20  # a JsonlWriter starts writing to disk every 8 MiB (see write)
@@ -43,6 +46,35 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
                 raise JsonlError(path, lineno, f"not valid JSON ({exc})") from None
 
 
+def current_umask() -> int:
+    """The process's umask (Linux: read from /proc, so the mask is never changed, even briefly)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass  # not Linux, or a kernel before 4.7: set and restore it
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def replace_keeping_mode(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """``os.replace(tmp, path)``, the new file given the permissions ``path`` had, else the umask's.
+
+    A temporary file is created private (``mkstemp``: 0600); a file replacing another keeps the old one's
+    permission bits (a private dataset stays private on rebuild), and a new one gets what ``open()``
+    would have given it: ``0o666 & ~umask``.
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except FileNotFoundError:
+        mode = 0o666 & ~current_umask()
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
 class JsonlWriter:
     """Write JSON lines to ``path`` atomically (temp file in the same folder, then rename).
 
@@ -58,7 +90,9 @@ class JsonlWriter:
         self._tmp: str | None = None
 
     def __enter__(self) -> JsonlWriter:
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        # Named by output, host and pid: should this process die, a later write removes it (tempfiles.py)
+        prefix, folder = temp_prefix(self.path), self.path.parent
+        fd, self._tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
         self._file = os.fdopen(fd, "wb", buffering=1 << 20)
         return self
 
@@ -89,8 +123,7 @@ class JsonlWriter:
                 os.fsync(self._file.fileno())
             self._file.close()
             if exc_type is None:
-                os.chmod(self._tmp, 0o644)
-                os.replace(self._tmp, self.path)
+                replace_keeping_mode(self._tmp, self.path)
         finally:
             if os.path.exists(self._tmp):
                 os.unlink(self._tmp)
@@ -158,6 +191,39 @@ def read_samples(path: str | os.PathLike[str]) -> Iterator[Sample]:
             yield Sample.model_validate(obj)
         except ValidationError as exc:
             raise JsonlError(path, lineno, describe_validation_error(exc)) from None
+
+
+class ImagePathError(ValueError):
+    """A dataset's image path that could name a file outside its image folder."""
+
+
+def confined_image_path(folder: str | os.PathLike[str], relative: str) -> Path:
+    """``folder / relative``, or :class:`ImagePathError` when ``relative`` could lead out of ``folder``.
+
+    Image paths are relative to the image folder, and ``build`` writes them normalised (never absolute,
+    never a ``..`` part). A dataset that names ``/etc/passwd`` or ``../../.ssh/id_rsa`` could make
+    ``train``, ``viz`` or ``predict`` read, and ``predict --api-base`` upload, any file: refused. The test
+    is on the path's text, as ``build`` confines steps to the corpus root: symbolic links inside the
+    folder are followed (the folder owner's choice, which ``build`` follows too), and with no ``..`` part
+    a link cannot be climbed out of.
+
+    >>> confined_image_path("corpus", "12/a.png").as_posix()
+    'corpus/12/a.png'
+    >>> confined_image_path("corpus", "../etc/passwd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gui_agent_rl.schemas.sample.ImagePathError: image path '../etc/passwd' leaves the image folder corpus ...
+    """
+    parts = relative.replace("\\", "/").split("/")
+    absolute = os.path.isabs(relative) or relative.startswith(("/", "\\"))
+    if os.name == "nt":
+        absolute = absolute or bool(PureWindowsPath(relative).drive)
+    if not relative.strip() or "\0" in relative or absolute or ".." in parts:
+        raise ImagePathError(
+            f"image path {relative!r} leaves the image folder {folder} (absolute, empty or with a '..' "
+            "part); image paths must be relative to the image folder"
+        )
+    return Path(folder) / relative
 
 
 def default_image_folder(dataset: str | os.PathLike[str], first_image: str | None = None) -> Path:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 import sys
 
+from gui_agent_rl.cli._common import telemetry_off_by_default
 from gui_agent_rl.train.grpo import USER_ERRORS, main
 
 if __name__ == "__main__":
+    telemetry_off_by_default()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         sys.exit(main(sys.argv[1:]))

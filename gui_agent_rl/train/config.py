@@ -12,16 +12,21 @@ parse as pasted: bare ``--bf16``, ``--reward_method llm`` (see :data:`REWARD_MET
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from trl import GRPOConfig, ModelConfig, ScriptArguments, TrlParser
 
 from gui_agent_rl.rewards.registry import REWARD_NAMES
+from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, TEXT_MATCH_MODES
 from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
 DEEPSPEED_CONFIGS = ("zero2", "zero3", "zero3_offload")
@@ -80,6 +85,7 @@ class GuiDataArguments(ScriptArguments):
     )
 
     def __post_init__(self) -> None:
+        check_finite(self)
         self.data_file_paths = split_joined(self.data_file_paths)
         self.image_folders = split_joined(self.image_folders)
         if self.min_pixels > self.max_pixels:
@@ -119,6 +125,15 @@ class GuiScriptArguments(GuiDataArguments):
         },
     )
     normalize_format: bool = field(default=False, metadata={"help": "Scale the format reward to [0, 1]."})
+    text_match: str = field(
+        default=DEFAULT_TEXT_MATCH,
+        metadata={
+            "help": "How the accuracy reward compares typed and app texts: faithful (Unicode NFKC and "
+            "whitespace only; case and punctuation count), casefold (case ignored too) or loose (case, "
+            "punctuation and spaces ignored).",
+            "choices": list(TEXT_MATCH_MODES),
+        },
+    )
     rollout_log: bool = field(
         default=True,
         metadata={"help": "Write rollouts.jsonl (step, sample id, completion, rewards) to output_dir."},
@@ -146,6 +161,17 @@ def apply_reward_method(reward_funcs: list[str], method: str | None) -> list[str
     if target in reward_funcs:
         raise ConfigError(f"--reward_method {method} replaces accuracy by {target}: already a reward")
     return [target if name == "accuracy" else name for name in reward_funcs]
+
+
+def check_finite(config: Any) -> None:
+    """:class:`ConfigError` naming the first float option (or float in a list option) that is NaN or
+    infinite: ``--learning_rate nan`` must stop at parse time, not as a traceback from the optimiser."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name, None)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        bad = next((v for v in values if isinstance(v, float) and not math.isfinite(v)), None)
+        if bad is not None:
+            raise ConfigError(f"--{f.name} {value}: not a finite number")
 
 
 def split_joined(values: Sequence[str] | str | None, sep: str = ":") -> list[str]:
@@ -184,6 +210,7 @@ class GuiGRPOConfig(GRPOConfig):
     """TRL's ``GRPOConfig``; ``deepspeed`` may name a shipped config, and batch errors read as one line."""
 
     def __post_init__(self) -> None:
+        check_finite(self)  # NaN or inf would only fail in the optimiser, after the model loaded
         # Resolved and parsed here, before TrainingArguments hands the file to DeepSpeed.
         self.deepspeed = resolve_deepspeed(self.deepspeed)
         try:
@@ -212,6 +239,10 @@ class GuiModelConfig(ModelConfig):
             "aliases": ["--torch_dtype"],
         },
     )
+
+    def __post_init__(self) -> None:
+        check_finite(self)
+        super().__post_init__()
 
 
 def make_parser() -> TrlParser:
@@ -256,12 +287,29 @@ def parse_recipe(parser: TrlParser, argv: Sequence[str] | None) -> tuple:
         recipe = list(argv)[list(argv).index("--config") + 1 :][:1]
         if recipe and not Path(recipe[0]).is_file():
             raise ConfigError(f"--config {recipe[0]}: no such file")
+    import yaml  # TRL's parser reads the recipe with yaml.safe_load: tags never construct objects
+
     try:
         return tuple(parser.parse_args_and_config(args=argv))
     except ConfigError:
         raise
+    except yaml.YAMLError as exc:
+        raise ConfigError(describe_yaml_error(exc, argv)) from None
     except ValueError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from exc
+
+
+def describe_yaml_error(exc: Exception, argv: Sequence[str] | None) -> str:
+    """One line for a recipe that is not plain YAML: where, and what (a ``!!python/...`` tag is refused
+    by ``yaml.safe_load``, never run)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    recipe = args[args.index("--config") + 1] if "--config" in args[:-1] else "recipe"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if "constructor for the tag" in problem:
+        problem += " (recipes are plain YAML: tags are not run)"
+    return f"--config {recipe}: not valid YAML: {where}{problem}"
 
 
 def parse_train_args(

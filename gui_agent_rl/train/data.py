@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, default_image_folder, read_samples
+from gui_agent_rl.schemas import (
+    IMAGE_PLACEHOLDER,
+    ImagePathError,
+    confined_image_path,
+    default_image_folder,
+    read_samples,
+)
 from gui_agent_rl.schemas.geometry import smart_resize
 from gui_agent_rl.train.budget import (  # noqa: F401 - the budget check's old home; grpo imports it here
     check_prompt_budget,
@@ -100,13 +106,23 @@ def gold_think(sample: Any) -> str | None:
     return json.dumps(think, ensure_ascii=False)  # the layout render_completion writes
 
 
+def _confined(src: DataSource, sample_id: Any, relative: str) -> Path:
+    """The image path inside ``src``'s image folder; one that leaves it is a :class:`DataError`."""
+    try:
+        return confined_image_path(src.image_folder, relative)
+    except ImagePathError as exc:
+        raise DataError(f"{src.data_file}: id {sample_id}: {exc}") from None
+
+
 def load_records(sources: Sequence[DataSource]) -> list[dict[str, Any]]:
-    """Read every sample, resolve image paths, and fail on the first missing images (listing a few)."""
+    """Read every sample, resolve image paths (confined to the image folder: see
+    :func:`~gui_agent_rl.schemas.confined_image_path`), and fail on the first missing images (a few listed).
+    """
     records: list[dict[str, Any]] = []
     missing: list[str] = []
     for src in sources:
         for sample in read_samples(src.data_file):
-            paths = [str(src.image_folder / p) for p in sample.images]
+            paths = [str(_confined(src, sample.id, p)) for p in sample.images]
             missing += [f"{src.data_file}: id {sample.id}: {p}" for p in paths if not os.path.isfile(p)]
             records.append(
                 {

@@ -45,6 +45,7 @@ def build_rewards(script: GuiScriptArguments, training: GuiGRPOConfig) -> list:
             max_pixels=script.max_pixels,
             accuracy_method=script.accuracy_method,
             normalize_format=script.normalize_format,
+            text_match=script.text_match,
         )
         funcs = get_reward_funcs(script.reward_funcs, settings)
     except ValueError as exc:
@@ -56,7 +57,8 @@ def build_rewards(script: GuiScriptArguments, training: GuiGRPOConfig) -> list:
         )
     if not script.rollout_log:
         return funcs
-    return record_rewards(funcs, rollout_log_path(training.output_dir, training.process_index))
+    frame = {k: getattr(settings, k) for k in ("coordinate_frame", "min_pixels", "max_pixels")}
+    return record_rewards(funcs, rollout_log_path(training.output_dir, training.process_index), frame)
 
 
 def resume_target(value: Any, output_dir: str) -> str | bool | None:
@@ -267,7 +269,10 @@ def train(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (``--config RECIPE.yaml`` plus overrides) and train. Returns 0."""
+    from gui_agent_rl.cli._common import telemetry_off_by_default
     from gui_agent_rl.train.config import parse_train_args
+
+    telemetry_off_by_default()  # no Hub pings (TRL's trainer telemetry) unless the user opts in
 
     script, training, model_args = parse_train_args(argv)
     train(script, training, model_args)

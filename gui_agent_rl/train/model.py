@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gui_agent_rl.train.config import ConfigError
@@ -30,6 +32,44 @@ logger = logging.getLogger(__name__)
 LANGUAGE_MODEL_LORA_TARGETS = (
     r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"
 )
+
+
+#: a Hugging Face Hub model id: ``owner/name``, letters, digits, ``-``, ``_`` and ``.``
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", re.ASCII)
+
+
+def looks_local(model_path: str) -> bool:
+    """Whether ``model_path`` can only name a local folder, not a Hub model id.
+
+    Every Hub model this toolkit loads has an owner (``Qwen/Qwen2.5-VL-7B-Instruct``), so a bare name,
+    an absolute or ``.``/``~`` path, a path of three or more parts, or one whose first part exists here
+    (``runs/typo``) is local.
+    """
+    first = model_path.split("/", 1)[0]
+    hub_like = HUB_ID.fullmatch(model_path) and ".." not in model_path and "--" not in model_path
+    return not hub_like or Path(first).exists()
+
+
+_announced: set[str] = set()
+
+
+def check_model_path(model_path: str) -> None:
+    """ConfigError for a local-looking model path that does not exist (:func:`looks_local`).
+
+    ``from_pretrained`` would take it for a Hub id and, offline, retry the network for minutes first.
+    An ``owner/name`` that is neither here nor in the Hub cache may be either (``runs/typo`` when
+    ``runs`` does not exist): it goes to the Hub, and a warning says so at once.
+    """
+    if Path(model_path).exists():
+        return
+    if looks_local(model_path):
+        raise ConfigError(f"{model_path}: no such model folder (a Hub model is named owner/name)")
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    cached = Path(HF_HUB_CACHE, "models--" + model_path.replace("/", "--")).is_dir()
+    if not cached and model_path not in _announced:
+        _announced.add(model_path)
+        logger.warning("%s: no such folder here; fetching it from the Hugging Face Hub", model_path)
 
 
 @contextmanager
@@ -80,6 +120,7 @@ def load_processor(
     """``AutoProcessor`` with the image processor's pixel limits set (the rewards use the same limits)."""
     from transformers import AutoProcessor
 
+    check_model_path(model_path)
     with loading("processor", model_path):
         processor = AutoProcessor.from_pretrained(
             model_path, trust_remote_code=trust_remote_code, padding_side="left", truncation_side="left"
@@ -120,6 +161,7 @@ def load_model(
     attn = pick_attn_implementation(attn_implementation)
     if attn:
         kwargs["attn_implementation"] = attn
+    check_model_path(model_path)
     with loading("model", model_path):
         model = AutoModelForImageTextToText.from_pretrained(model_path, **kwargs)
     forget_zero3_weight_conversions(model)

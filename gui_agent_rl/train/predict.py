@@ -1,7 +1,9 @@
 """Completions for a dataset: batched transformers ``generate``, or an OpenAI-compatible server.
 
-Writes ``{"id": <sample id>, "completion": "<model text>"}`` lines (dataset order) for ``score`` and
-``eval``. With ``num_samples`` K >= 1 a line also holds ``"samples"`` (K completions sampled at
+Writes ``{"id": <sample id>, "completion": "<model text>", "min_pixels": N, "max_pixels": M}`` lines
+(dataset order) for ``score`` and ``eval``; the pixel limits the screens were resized with name the
+frame the model answered in, and ``score``/``eval`` read its coordinates in that frame.
+With ``num_samples`` K >= 1 a line also holds ``"samples"`` (K completions sampled at
 ``temperature``, 1.0 when that is 0; nucleus ``top_p``, top-k off) and ``"temperature"``, while
 ``completion`` stays the greedy one (or ``samples[0]`` with ``greedy=False``). The prompts are the
 training prompts (images where the ``<image>`` markers stood). The server mode is what the seed did
@@ -16,24 +18,24 @@ run's pixel limits), so it answers in the frame the rewards and ``eval`` score i
 resizes on the client, before encoding, with the limits of :func:`resolve_pixel_limits` (the server's
 own ``smart_resize`` then leaves the 28-aligned, in-range image as it is, whatever its limits, unless
 its ``max_pixels`` is smaller than the image).
+
+Requests that fail for a passing reason (connection, timeout, 429, 5xx) are retried with backoff
+(:mod:`~gui_agent_rl.train.api_client`), and every finished prediction is on disk at once: a run that
+stops leaves ``OUTPUT.partial``, which the same command resumes (:mod:`~gui_agent_rl.train.partial`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gui_agent_rl.schemas import JsonlWriter, default_image_folder
-from gui_agent_rl.train.api_frame import TRAINING_LIMITS, PixelLimits, image_data_url, resolve_pixel_limits
+from gui_agent_rl.schemas import default_image_folder
+from gui_agent_rl.train import partial
+from gui_agent_rl.train.api_client import ApiGenerator, api_messages  # noqa: F401 - re-exported
 from gui_agent_rl.train.data import DataError, DataSource, load_records, open_screen, prompt_messages
 
 logger = logging.getLogger(__name__)
@@ -65,16 +67,22 @@ class PredictSettings:
     """Seeds sampling: ``torch.manual_seed`` before generating, or the request's ``seed``."""
     greedy: bool = True
     """With ``num_samples``: also the greedy pass (False: ``completion`` is ``samples[0]``)."""
+    retries: int = 5
+    """Server mode: further attempts after a connection error, timeout, HTTP 429 or 5xx."""
+    retry_wait_s: float = 1.0
+    """Server mode: the first pause before a retry, doubled each time (at most 30 s)."""
 
     def __post_init__(self) -> None:
         if self.num_samples < 0:
             raise ValueError(f"--num-samples must be >= 0, got {self.num_samples}")
-        if not 0 <= self.temperature < math.inf:
-            raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
+        if not 0 <= self.temperature < math.inf:  # NaN fails both comparisons
+            raise ValueError(f"--temperature must be >= 0 and finite, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
         if not self.greedy and self.num_samples == 0:
             raise ValueError("--no-greedy needs --num-samples >= 1")
+        if self.retries < 0:
+            raise ValueError(f"--retries must be >= 0, got {self.retries}")
 
     @property
     def sample_temperature(self) -> float:
@@ -109,8 +117,9 @@ class LocalGenerator:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        from gui_agent_rl.train.model import loading, set_pixel_limits
+        from gui_agent_rl.train.model import check_model_path, loading, set_pixel_limits
 
+        check_model_path(model_path)
         self.settings = settings
         with loading("processor", model_path):
             self.processor = AutoProcessor.from_pretrained(model_path, padding_side="left")
@@ -165,87 +174,9 @@ class LocalGenerator:
         per_pass = [self._run(inputs, step) for step in passes]
         return [[texts[i] for texts in per_pass] for i in range(len(batch))]
 
-
-def api_messages(record: dict[str, Any], limits: PixelLimits = TRAINING_LIMITS) -> list[dict[str, Any]]:
-    """The prompt in OpenAI chat format: ``image_url`` parts (screens resized to ``limits``) at markers."""
-    urls = iter([image_data_url(p, limits) for p in record["image_paths"]])
-    parts = []
-    for part in prompt_messages(record["human"], len(record["image_paths"]))[0]["content"]:
-        if part["type"] == "image":
-            parts.append({"type": "image_url", "image_url": {"url": next(urls)}})
-        else:
-            parts.append(part)
-    return [{"role": "user", "content": parts}]
-
-
-class ApiGenerator:
-    """An OpenAI-compatible ``/chat/completions`` endpoint (vLLM, SGLang, ...), ``batch_size`` in flight.
-
-    A sampled pass asks for ``n`` choices in one request and tops up with further requests when the
-    server returns fewer (some ignore ``n``); sampled requests send ``top_k: -1`` so a checkpoint's
-    generation config (vLLM applies it by default) cannot turn sampling into greedy decoding. Screens
-    are resized on this side to the training frame (limits: settings, else ``model``'s saved processor).
-    """
-
-    def __init__(self, model: str, api_base: str, api_key: str | None, settings: PredictSettings) -> None:
-        self.model, self.settings = model, settings
-        self.limits = resolve_pixel_limits(model, settings.min_pixels, settings.max_pixels)
-        self.url = api_base.rstrip("/") + "/chat/completions"
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-
-    def _body(self, messages: list[dict[str, Any]], step: Pass, n: int, attempt: int) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": self.settings.max_new_tokens,
-            "temperature": step.temperature,
-        }
-        if step.temperature > 0:
-            body.update(top_p=self.settings.top_p, top_k=-1)
-            if n > 1:
-                body["n"] = n
-            if self.settings.seed is not None:  # a top-up must not repeat the first request's draws
-                body["seed"] = self.settings.seed + attempt
-        return body
-
-    def _post(self, body: dict[str, Any], sample_id: Any) -> list[str]:
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as resp:
-                reply = json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:200].decode("utf-8", "replace")
-            raise DataError(f"{self.url}: HTTP {exc.code} for id {sample_id}: {detail}") from None
-        except (urllib.error.URLError, TimeoutError) as exc:
-            raise DataError(f"{self.url}: unreachable ({exc})") from None
-        try:
-            texts = [choice["message"]["content"] or "" for choice in reply["choices"]]
-        except (KeyError, TypeError):
-            texts = []
-        if not texts:
-            raise DataError(f"{self.url}: unexpected reply for id {sample_id}: {str(reply)[:200]}")
-        return texts
-
-    def _completions(self, record: dict[str, Any], passes: Sequence[Pass]) -> list[list[str]]:
-        messages = api_messages(record, self.limits)
-        out = []
-        for step in passes:
-            texts: list[str] = []
-            for attempt in range(step.n):  # every reply holds >= 1 choice: n requests at most
-                texts += self._post(self._body(messages, step, step.n - len(texts), attempt), record["id"])
-                if len(texts) >= step.n:
-                    break
-            out.append(texts[: step.n])
-        return out
-
-    def generate(self, batch: Sequence[dict[str, Any]], passes: Sequence[Pass]) -> list[list[list[str]]]:
-        """``[record][pass]`` -> that pass's ``n`` completions, the records' requests in parallel."""
-        with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-            return list(pool.map(lambda record: self._completions(record, passes), batch))
+    def each(self, batch: Sequence[dict[str, Any]], passes: Sequence[Pass]) -> Iterator[tuple[dict, list]]:
+        """``(record, completions by pass)`` for the batch's records (one ``generate`` per pass)."""
+        yield from zip(batch, self.generate(batch, passes), strict=True)
 
 
 def prediction_line(sample_id: Any, texts: Sequence[Sequence[str]], settings: PredictSettings) -> dict:
@@ -270,18 +201,57 @@ def predict(
     settings: PredictSettings | None = None,
     api_base: str | None = None,
     api_key: str | None = None,
+    resume: bool = True,
 ) -> int:
-    """Write one prediction line per sample of ``dataset``; returns how many."""
+    """Write one prediction line per sample of ``dataset``; returns how many.
+
+    Finished lines go to ``OUTPUT.partial`` at once; with ``resume`` a progress file left by an earlier
+    run with the same settings is kept and only the samples it lacks are predicted.
+    """
     settings = settings or PredictSettings()
     records = _records(Path(dataset), Path(image_folder) if image_folder else None, settings.limit)
+    _check_unique_ids(records)
     if api_base:
         generator: Any = ApiGenerator(model, api_base, api_key, settings)
     else:
         generator = LocalGenerator(model, settings)
-    passes = settings.passes()
-    with JsonlWriter(output) as out:
-        for batch in _batches(records, settings.batch_size):
-            for record, texts in zip(batch, generator.generate(batch, passes), strict=True):
-                out.write(prediction_line(record["id"], texts, settings))
-            logger.info("%d/%d predicted", out.count, len(records))
-    return out.count
+    progress, stamp = partial.partial_path(output), _stamp(model, settings)
+    done = partial.read_partial(progress, stamp) if resume else {}
+    done = {key: line for key, line in done.items() if key in {partial.sample_key(r["id"]) for r in records}}
+    todo = [r for r in records if partial.sample_key(r["id"]) not in done]
+    if done:
+        logger.warning("%s: resuming, %d of %d samples already predicted", progress, len(done), len(records))
+    with partial.PartialLog(progress, stamp, done.values()) as log:
+        for batch in _batches(todo, settings.batch_size):
+            for record, texts in generator.each(batch, settings.passes()):
+                line = {**prediction_line(record["id"], texts, settings), **frame_fields(generator)}
+                log.write(line)
+                done[partial.sample_key(record["id"])] = line
+            logger.info("%d/%d predicted", len(done), len(records))
+    return partial.finish(Path(output), records, done)
+
+
+def frame_fields(generator: Any) -> dict[str, int]:
+    """``{"min_pixels", "max_pixels"}`` the generator resized screens with ({} when unknown): the frame
+    the model answered in, which ``score``/``eval`` read from each line (evaluate.predictions)."""
+    limits = getattr(generator, "limits", None)  # ApiGenerator: PixelLimits
+    low, high = limits if limits is not None else (generator.min_pixels, generator.max_pixels)
+    return {"min_pixels": int(low), "max_pixels": int(high)} if low and high else {}
+
+
+#: settings that do not change the completions: a progress file written with other values is resumed
+_RUN_ONLY = ("batch_size", "limit", "timeout_s", "retries", "retry_wait_s")
+
+
+def _stamp(model: str, settings: PredictSettings) -> dict[str, Any]:
+    fields = {k: v for k, v in asdict(settings).items() if k not in _RUN_ONLY}
+    return {"model": model, **fields}
+
+
+def _check_unique_ids(records: Sequence[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for record in records:
+        key = partial.sample_key(record["id"])
+        if key in seen:
+            raise DataError(f"duplicate sample id {record['id']!r}: its predictions could not be told apart")
+        seen.add(key)

@@ -38,6 +38,7 @@ from gui_agent_rl.train.config import (
     ConfigError,
     GuiDataArguments,
     GuiModelConfig,
+    check_finite,
     parse_recipe,
     resolve_deepspeed,
 )
@@ -84,6 +85,7 @@ class GuiSFTConfig(SFTConfig):
     completion_only_loss: bool | None = field(default=True, metadata={"help": "Loss on the answer only."})
 
     def __post_init__(self) -> None:
+        check_finite(self)  # --learning_rate nan: one line at parse time, not an optimiser traceback
         self.deepspeed = resolve_deepspeed(self.deepspeed)
         try:
             super().__post_init__()
