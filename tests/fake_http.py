@@ -10,6 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up first (a test that timed out on purpose): a handler thread
+    may finish after its test, and a traceback on stderr would land in a later test's captured output."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class JsonHandler(BaseHTTPRequestHandler):
     """A handler with a JSON reply helper and no request logging."""
 
@@ -31,7 +39,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve ``handler`` on a free local port in a thread; yields ``http://127.0.0.1:PORT``."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = QuietHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -7,9 +7,10 @@ import logging
 import pickle
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from fake_http import QuietHTTPServer
 
 from gui_agent_rl.rewards.llm_judge import FALLBACK_SCORE, LLMJudgeReward, parse_grade
 
@@ -47,7 +48,7 @@ class FakeEndpoint:
             def log_message(self, *args) -> None:  # keep the test output clean
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
