@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gui_agent_rl.datagen.processes import usable_cores
+from gui_agent_rl.datagen.processes import alive, descendants, usable_cores
 from gui_agent_rl.datagen.synth import synthesize_corpus
 
 HERE = Path(__file__).resolve().parent
@@ -38,33 +38,6 @@ def _bench_build():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    state, ppid = raw[raw.rindex(b")") + 2 :].split()[:2]
-    return state.decode(), int(ppid)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (ppid chains of /proc/*/stat; zombies have exited)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (st := _stat(int(entry))) and st[0] != "Z":
-            children.setdefault(st[1], []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for kid in children.get(todo.pop(), []):
-            found.add(kid)
-            todo.append(kid)
-    return found
-
-
-def alive(pids: set[int]) -> set[int]:
-    return {p for p in pids if (st := _stat(p)) and st[0] != "Z"}
 
 
 def start_build(root: Path, out: Path, workers: int) -> subprocess.Popen:

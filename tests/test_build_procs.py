@@ -17,6 +17,7 @@ from gui_agent_rl.datagen import build as build_module
 from gui_agent_rl.datagen import processes
 from gui_agent_rl.datagen import workers as workers_module
 from gui_agent_rl.datagen.build import build_dataset
+from gui_agent_rl.datagen.processes import alive, descendants
 
 PROMPT = "前缀:请根据输入给出下一步动作。\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,35 +43,6 @@ convert.StepConverter.convert = slow
 from gui_agent_rl.cli import main
 sys.exit(main(sys.argv[3:]))
 """
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, ppid) of ``pid``, None when it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    state, ppid = raw[raw.rindex(b")") + 2 :].split()[:2]
-    return state.decode(), int(ppid)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid``, found by walking the ppid chains of /proc/*/stat."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (st := _stat(int(entry))) and st[0] != "Z":
-            children.setdefault(st[1], []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for kid in children.get(todo.pop(), []):
-            found.add(kid)
-            todo.append(kid)
-    return found
-
-
-def alive(pids: set[int]) -> set[int]:
-    """The pids still running (a zombie has exited: only its exit status is left)."""
-    return {p for p in pids if (st := _stat(p)) and st[0] != "Z"}
 
 
 def _corpus(corpus, tasks: int = 40, steps: int = 3) -> Path:

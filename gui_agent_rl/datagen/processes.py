@@ -101,3 +101,33 @@ def signals_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+# Linux /proc views of a process tree, for the tests and bench/bench_build_workers.py that check the above.
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, ppid) of ``pid``, None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    state, ppid = raw[raw.rindex(b")") + 2 :].split()[:2]
+    return state.decode(), int(ppid)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``, found by walking the ppid chains of /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (st := _stat(int(entry))) and st[0] != "Z":
+            children.setdefault(st[1], []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for kid in children.get(todo.pop(), []):
+            found.add(kid)
+            todo.append(kid)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The pids still running (a zombie has exited: only its exit status is left)."""
+    return {p for p in pids if (st := _stat(p)) and st[0] != "Z"}
