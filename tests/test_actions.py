@@ -290,10 +290,10 @@ class TestRoundTrip:
 
 
 class TestJsonSchema:
-    def test_schema_lists_all_ten_variants(self):
+    def test_schema_lists_all_twelve_variants(self):  # the seed's ten plus home and key (issue 12)
         schema = action_json_schema()
         tags = set(schema["discriminator"]["mapping"])
-        assert tags == set(ACTION_TYPES)
+        assert tags == {*ACTION_TYPES, "home", "key"}
 
     def test_box_parameter_carries_a_pattern_for_constrained_decoders(self):
         defs = action_json_schema()["$defs"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gui_agent_rl.rewards import get_reward_funcs
 from gui_agent_rl.rewards.accuracy import BOX_METHODS, AccuracyReward
-from gui_agent_rl.schemas import ACTION_TYPES
+from gui_agent_rl.schemas import ALL_ACTION_TYPES, DIRECTIONS, KEY_NAMES
 
 RANGES = {"format": (0.0, 2.5), "accuracy": (0.0, 1.0), "think_fields": (0.0, 1.0), "schema": (0.0, 1.0)}
 FAST = get_reward_funcs(list(RANGES))
@@ -25,6 +25,11 @@ words = st.text(min_size=1, max_size=20).filter(str.strip)
 def boxes(draw) -> str:
     x1, y1 = draw(coord), draw(coord)
     return f"{x1},{y1},{x1 + draw(st.integers(1, 3000))},{y1 + draw(st.integers(1, 3000))}"
+
+
+points = st.builds(lambda x, y: f"{x},{y}", coord, coord)  # a tap recorded as a point (issue 12)
+targets = st.one_of(boxes(), points)
+durations = st.none() | st.integers(1, 10**6)
 
 
 def inquiries() -> st.SearchStrategy[str]:
@@ -44,23 +49,29 @@ PARAMS = {
     "type": words,
     "task_completed": st.text(max_size=20),
     "task_impossible": st.text(max_size=20),
-    "click": boxes(),
-    "long_click": boxes(),
-    "swipe": st.builds(lambda *v: ",".join(map(str, v)), coord, coord, coord, coord),
+    "click": targets,
+    "long_click": targets,
+    "swipe": st.builds(lambda *v: ",".join(map(str, v)), coord, coord, coord, coord)
+    | st.sampled_from(DIRECTIONS),
     "inquiry": inquiries(),
     "wait": st.just(""),
     "back": st.just(""),
+    "home": st.just(""),
+    "key": st.sampled_from(KEY_NAMES),
 }
-assert set(PARAMS) == set(ACTION_TYPES)
+assert set(PARAMS) == set(ALL_ACTION_TYPES)
+
+
+def _wire(kind: str, param: str, duration: int | None) -> str:
+    params = (
+        {kind: param} if duration is None or kind != "long_click" else {kind: param, "duration": duration}
+    )
+    return json.dumps({"action_type": kind, "action_parameter": params}, ensure_ascii=False)
 
 
 def actions(kind: str | None = None) -> st.SearchStrategy[str]:
-    kinds = st.just(kind) if kind else st.sampled_from(ACTION_TYPES)
-    return kinds.flatmap(
-        lambda k: PARAMS[k].map(
-            lambda p: json.dumps({"action_type": k, "action_parameter": {k: p}}, ensure_ascii=False)
-        )
-    )
+    kinds = st.just(kind) if kind else st.sampled_from(ALL_ACTION_TYPES)
+    return kinds.flatmap(lambda k: st.builds(lambda p, d: _wire(k, p, d), PARAMS[k], durations))
 
 
 screens = st.tuples(st.integers(100, 4000), st.integers(100, 4000))
@@ -110,13 +121,14 @@ class TestRewardsNeverFail:
         check(MAP, comps, [truth] * len(comps), None)
 
     @FUZZ
-    @given(st.sampled_from(ACTION_TYPES).flatmap(lambda k: st.tuples(actions(k), actions(k))), screens)
+    @given(st.sampled_from(ALL_ACTION_TYPES).flatmap(lambda k: st.tuples(actions(k), actions(k))), screens)
     def test_same_type_predictions_score_in_range_under_every_method_and_frame(self, pair, screen):
         pred, truth = pair
         for frame in ("resized", "original", "norm1000"):
             for method in BOX_METHODS:
-                reward = AccuracyReward(frame, method=method, max_pixels=1003520)
-                check(reward, [f"<answer>{pred}</answer>"], [truth], [[list(screen)]])
+                for radius in (0.0, 0.04):  # the distance rule's radius around a true point, 0 included
+                    reward = AccuracyReward(frame, method=method, max_pixels=1003520, point_distance=radius)
+                    check(reward, [f"<answer>{pred}</answer>"], [truth], [[list(screen)]])
 
 
 class TestTruthScoresItself:
@@ -134,10 +146,13 @@ class TestExtremeCoordinates:
     def test_astronomical_predicted_coordinates_score_in_range(self, kind, digits, screen):
         big = "9" * digits  # float() makes these inf: inf - inf is NaN, which must never come out
         params = (
-            (f"0,0,{big},{big}", f"{big},{big},{big}1,{big}1") if kind != "swipe" else (f"{big},1,{big},1",)
+            (f"0,0,{big},{big}", f"{big},{big},{big}1,{big}1", f"{big},{big}")
+            if kind != "swipe"
+            else (f"{big},1,{big},1",)
         )
-        truth = json.dumps({"action_type": kind, "action_parameter": {kind: "10,10,20,20"}})
-        for param in params:
+        truths = ("10,10,20,20", "15,15") if kind != "swipe" else ("10,10,20,20", "up")
+        for truth_param, param in ((t, p) for t in truths for p in params):
+            truth = json.dumps({"action_type": kind, "action_parameter": {kind: truth_param}})
             pred = json.dumps({"action_type": kind, "action_parameter": {kind: param}})
             for frame in ("resized", "original", "norm1000"):
                 for method in BOX_METHODS:

@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method", help="box method for click/long_click: default, iou, center_in_box, distance, gaussian"
     )
+    add_point_distance(p)
     p.add_argument(
         "--normalize-format", action="store_true", help="divide the format reward by its form's maximum"
     )
@@ -57,6 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_text_match(p)
     p.set_defaults(func=run)
+
+
+def add_point_distance(p: argparse.ArgumentParser) -> None:
+    """``--point-distance``: the radius of full credit for point truths (shared with ``eval``)."""
+    p.add_argument(
+        "--point-distance",
+        type=float,
+        default=0.04,
+        help="the distance rule for truths recorded as a point 'x,y': full accuracy credit within this "
+        "normalised screen distance (x/width, y/height) of the point (default 0.04, AndroidControl's rule "
+        "as Qwen2.5-VL evaluates it)",
+    )
 
 
 def add_text_match(p: argparse.ArgumentParser) -> None:
@@ -102,6 +115,7 @@ def _settings(args: argparse.Namespace, pixels: Any) -> Any:
             min_pixels=pixels.min_pixels,
             max_pixels=pixels.max_pixels,
             text_match=args.text_match,
+            point_distance=args.point_distance,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None

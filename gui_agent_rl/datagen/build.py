@@ -14,79 +14,42 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import sys
 import time
-from collections import Counter
-from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from gui_agent_rl.datagen.build_plan import (
+    BuildSummary,
+    choose_val_tasks,
+    default_report_path,
+    default_val_path,
+    plan_outputs,
+)
 from gui_agent_rl.datagen.convert import ConvertOptions, sample_pieces
 from gui_agent_rl.datagen.layout import check_layout, escape_prompt, layout_prompt
 from gui_agent_rl.datagen.processes import plan_workers
-from gui_agent_rl.datagen.prompts import load_prompt, prompt_output_format
-from gui_agent_rl.datagen.walk import scan_root
+from gui_agent_rl.datagen.prompts import load_prompt, packaged_prompt_kind, prompt_output_format
+from gui_agent_rl.datagen.walk import Rejection, TaskDir, scan_root
 from gui_agent_rl.datagen.workers import Outcome, WorkerPool, convert_tasks
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, JsonlWriter
 from gui_agent_rl.schemas.completion import check_output_format
 from gui_agent_rl.schemas.tempfiles import remove_stale_temp_files
 
-__all__ = ["BuildSummary", "ConvertOptions", "build_dataset", "choose_val_tasks", "load_prompt"]
+__all__ = [
+    "BuildSummary",
+    "ConvertOptions",
+    "build_dataset",
+    "choose_val_tasks",
+    "default_report_path",
+    "default_val_path",
+    "load_prompt",
+]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class BuildSummary:
-    """What a build did; ``format()`` is the summary printed on stderr."""
-
-    output: Path
-    report: Path
-    val_output: Path | None = None
-    tasks: int = 0
-    steps: int = 0
-    kept: int = 0
-    kept_val: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-
-    @property
-    def steps_per_second(self) -> float:
-        return self.steps / self.elapsed if self.elapsed > 0 else 0.0
-
-    def format(self) -> str:
-        n_rej = sum(self.rejected.values())
-        split = f" (train {self.kept}, val {self.kept_val} -> {self.val_output})" if self.val_output else ""
-        kept = self.kept + self.kept_val
-        lines = [
-            f"kept {kept} of {self.steps} steps in {self.tasks} tasks{split} -> {self.output}",
-            f"rejected {n_rej}" + (f" -> {self.report}" if n_rej else ""),
-        ]
-        lines += [f"  {kind}: {n}" for kind, n in self.rejected.most_common()]
-        lines.append(f"elapsed {self.elapsed:.2f} s, {self.steps_per_second:,.0f} steps/s")
-        return "\n".join(lines)
-
-
-def choose_val_tasks(task_ids: Sequence[str], fraction: float, seed: int) -> frozenset[str]:
-    """The tasks that go to the validation file: ``round(fraction * n)`` of them, at least one and
-    never all (a lone task stays in training), drawn with ``random.Random(seed)``: deterministic.
-
-    >>> sorted(choose_val_tasks([str(i) for i in range(10)], 0.2, seed=0))
-    ['6', '9']
-    """
-    if fraction <= 0 or not task_ids:
-        return frozenset()
-    n = len(task_ids)
-    if n < 2:
-        log.warning("only %d task: no validation split", n)
-        return frozenset()
-    k = min(max(round(n * fraction), 1), n - 1)
-    return frozenset(random.Random(seed).sample(sorted(task_ids), k))
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -96,21 +59,6 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(
         total=total, unit="task", file=sys.stderr, dynamic_ncols=True, leave=False, disable=not enabled
     )
-
-
-def _sibling(output: str | os.PathLike[str], kind: str) -> Path:
-    out = Path(output)
-    return out.with_name(f"{out.stem}.{kind}.jsonl" if out.suffix == ".jsonl" else f"{out.name}.{kind}.jsonl")
-
-
-def default_report_path(output: str | os.PathLike[str]) -> Path:
-    """``data.jsonl`` -> ``data.report.jsonl`` (next to the output)."""
-    return _sibling(output, "report")
-
-
-def default_val_path(output: str | os.PathLike[str]) -> Path:
-    """``data.jsonl`` -> ``data.val.jsonl``."""
-    return _sibling(output, "val")
 
 
 def build_dataset(
@@ -139,24 +87,76 @@ def build_dataset(
     ``json.dumps`` spacing; see :mod:`gui_agent_rl.datagen.layout`). ``ValueError`` when the prompt
     itself holds an image marker (the markers would outnumber the images in every sample) or on an
     unknown ``output_format`` or ``layout``.
+
+    A packaged prefix (``prompt`` equal to :func:`load_prompt`'s text) lists, per step, the actions of
+    the step's ``action_type_list`` (the shipped text when it has none or the seed's ten); any other
+    prefix is used verbatim. A step's ``meta`` object travels into its sample as ``meta``.
     """
-    if IMAGE_PLACEHOLDER in prompt:
-        raise ValueError(f"the prompt prefix contains {IMAGE_PLACEHOLDER}; markers must match the images")
-    output_format = check_output_format(output_format or prompt_output_format(prompt))
-    prompt = layout_prompt(prompt, check_layout(layout))
+    options, prompts = _prepare(
+        root,
+        prompt,
+        output_format=output_format,
+        layout=layout,
+        reward_method=reward_method,
+        image_check=image_check,
+    )
     start = time.perf_counter()
-    options = ConvertOptions(os.path.abspath(root), reward_method, image_check, output_format, layout)
     tasks, skipped = scan_root(options.root)  # skipped: entries under ROOT that are no task
     if not tasks:
         log.warning("%s has no task folders (folders named by digits, SPEC §2)", root)
-    val_tasks = choose_val_tasks([t.task_id for t in tasks], val_fraction, seed)
-    summary = BuildSummary(Path(output), Path(report) if report else default_report_path(output))
-    if val_tasks:
-        summary.val_output = Path(val_output) if val_output else default_val_path(output)
-    summary.tasks = len(tasks)
-    escaped_prompt = escape_prompt(prompt, layout)
+    task_ids = [t.task_id for t in tasks]
+    summary, val_tasks = plan_outputs(
+        output, task_ids, report=report, val_output=val_output, val_fraction=val_fraction, seed=seed
+    )
     workers = plan_workers(workers, len(tasks)) if workers > 1 and tasks else 1
     _remove_stale_temp_files(summary.output, summary.val_output, summary.report)
+    _write_dataset(
+        tasks, skipped, options, prompts, summary, val_tasks=val_tasks, workers=workers, progress=progress
+    )
+    summary.elapsed = time.perf_counter() - start
+    return summary
+
+
+def _prepare(
+    root: str | os.PathLike[str],
+    prompt: str,
+    *,
+    output_format: str | None,
+    layout: str,
+    reward_method: str | None,
+    image_check: str,
+) -> tuple[ConvertOptions, _PromptsByActions]:
+    """The steps' conversion options and the prompt prefixes, checked (the ``ValueError`` cases of
+    :func:`build_dataset`)."""
+    if IMAGE_PLACEHOLDER in prompt:
+        raise ValueError(f"the prompt prefix contains {IMAGE_PLACEHOLDER}; markers must match the images")
+    output_format = check_output_format(output_format or prompt_output_format(prompt))
+    think = packaged_prompt_kind(prompt)
+    check_layout(layout)
+    prompts = _PromptsByActions(prompt, think, layout)
+    options = ConvertOptions(
+        os.path.abspath(root),
+        reward_method,
+        image_check,
+        output_format,
+        layout,
+        list_actions=think is not None,
+    )
+    return options, prompts
+
+
+def _write_dataset(
+    tasks: list[TaskDir],
+    skipped: list[Rejection],
+    options: ConvertOptions,
+    prompts: _PromptsByActions,
+    summary: BuildSummary,
+    *,
+    val_tasks: frozenset[str],
+    workers: int,
+    progress: bool,
+) -> None:
+    """Convert the tasks (``workers`` processes) and write samples and rejections in walk order."""
     with ExitStack() as stack:
         # Entered first, left last: the children exit while the output files are synced and renamed.
         pool = stack.enter_context(WorkerPool(options, workers - 1)) if workers > 1 else None
@@ -177,16 +177,32 @@ def build_dataset(
                 first_id,
                 report=report_w,
                 summary=summary,
-                prompt=escaped_prompt,
-                layout=layout,
+                prompt=prompts,
+                layout=options.layout,
             )
             if is_val:
                 summary.kept_val += kept
             else:
                 summary.kept += kept
             bar.update(1)
-    summary.elapsed = time.perf_counter() - start
-    return summary
+
+
+class _PromptsByActions:
+    """The escaped prefix per prompt key: None (the given prefix) or a tuple of action types (the
+    packaged prefix listing those; only asked for when the prefix is a packaged one)."""
+
+    def __init__(self, prompt: str, think: bool | None, layout: str) -> None:
+        self.think, self.layout = think, layout
+        self._escaped: dict[tuple[str, ...] | None, bytes] = {
+            None: escape_prompt(layout_prompt(prompt, layout), layout)
+        }
+
+    def __getitem__(self, types: tuple[str, ...] | None) -> bytes:
+        escaped = self._escaped.get(types)
+        if escaped is None:
+            text = load_prompt(bool(self.think), types)
+            escaped = self._escaped[types] = escape_prompt(layout_prompt(text, self.layout), self.layout)
+        return escaped
 
 
 def _remove_stale_temp_files(*outputs: Path | None) -> None:
@@ -204,7 +220,7 @@ def _write_outcomes(
     *,
     report: JsonlWriter,
     summary: BuildSummary,
-    prompt: bytes,
+    prompt: _PromptsByActions,
     layout: str = "compact",
 ) -> int:
     """Write one task's samples (ids from ``first_id``) and rejections; returns how many were kept."""
@@ -212,8 +228,9 @@ def _write_outcomes(
     pieces: list[bytes] = []
     kept = 0
     for outcome in outcomes:
-        if len(outcome) == 2:
-            pieces += sample_pieces(first_id + kept, outcome, prompt, layout)  # type: ignore[arg-type]
+        if isinstance(outcome[0], bytes):  # kept: (head, tail) or (head, tail, prompt's action types)
+            escaped = prompt[outcome[2] if len(outcome) == 3 else None]  # type: ignore[misc]
+            pieces += sample_pieces(first_id + kept, outcome, escaped, layout)  # type: ignore[arg-type]
             pieces.append(b"\n")
             kept += 1
         else:

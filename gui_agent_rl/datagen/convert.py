@@ -10,6 +10,13 @@ The sample is assembled as bytes from pieces (orjson for every value, so the esc
 throughout) rather than as a dict dumped whole: the validated model already holds every value, and
 a build spends most of its time per step, not per byte. ``ConvertOptions.layout`` ``seed`` renders
 the seed builder's bytes instead (:mod:`gui_agent_rl.datagen.layout`).
+
+A step's optional ``meta`` object is copied verbatim into the sample (key ``meta``, never into the
+prompt text). A step whose action type is missing from its own non-empty ``action_type_list`` is
+rejected (kind ``action_type``): its prompt would forbid the very answer it trains. With a packaged
+prefix (``ConvertOptions.list_actions``) a step whose list is not the seed's ten returns its prompt's
+action types as a third element, and the writer splices the prefix listing those
+(:func:`~gui_agent_rl.datagen.prompts.load_prompt`).
 """
 
 from __future__ import annotations
@@ -23,14 +30,13 @@ import orjson
 
 from gui_agent_rl.datagen.images import ImageError, check_image
 from gui_agent_rl.datagen.layout import SampleBody, id_piece, render_seed, suffix
+from gui_agent_rl.datagen.prompts import prompt_action_types
+from gui_agent_rl.datagen.step_checks import StepRejected, check_action, check_bounds, check_markers
 from gui_agent_rl.datagen.walk import StepFile
 from gui_agent_rl.schemas import IMAGE_PLACEHOLDER, SCREEN_FIELDS, StepRecord
-from gui_agent_rl.schemas.actions import ClickAction, LongClickAction, SwipeAction
 
 _BOM = b"\xef\xbb\xbf"
-_MARKER = IMAGE_PLACEHOLDER.encode()
 _IMAGE_CACHE_SIZE = 4096  # distinct images remembered per process; bounded so memory stays flat
-_COORDINATE_ACTIONS = (ClickAction, LongClickAction, SwipeAction)
 _SCREEN_KEYS = frozenset(SCREEN_FIELDS)
 _READ_SIZE = 1 << 14  # a step file is ~1-2 KiB; a smaller buffer is cheaper to allocate and trim
 
@@ -52,16 +58,8 @@ def sample_pieces(
     sample_id: int, body: SampleBody, escaped_prompt: bytes, layout: str = "compact"
 ) -> tuple[bytes, ...]:
     """:func:`sample_line` in pieces, for a writer that joins many lines at once (one copy each)."""
-    head, tail = body
+    head, tail = body[0], body[1]  # a third element names the prompt's action types (see convert)
     return id_piece(sample_id, layout), head, escaped_prompt, tail
-
-
-class StepRejected(ValueError):
-    """A step that cannot become a sample. ``kind`` groups reasons in the summary."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind, self.reason = kind, reason
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,7 @@ class ConvertOptions:
     image_check: str = "quick"
     output_format: str | None = None  # "answer" / "think": the form the prompt states; None: no key
     layout: str = "compact"  # or "seed": the seed builder's bytes (datagen.layout)
+    list_actions: bool = False  # a packaged prefix: each step's prompt lists its action_type_list
 
 
 def _read(path: str) -> bytes:
@@ -152,13 +151,7 @@ class StepConverter:
         except ValueError as exc:
             raise StepRejected("schema", str(exc)) from None
         inp, action = record.input, record.output
-        coordinates = isinstance(action, _COORDINATE_ACTIONS)
-        if coordinates and inp.screen_path2 is None:
-            raise StepRejected(
-                "screen",
-                f"input.screen_path2: missing; a {action.action_type} needs the current screen "
-                "its coordinates refer to",
-            )
+        coordinates = check_action(record)
         task_dir = step.path[: step.path.rindex(os.sep)]
         present, paths, sizes = [], [], []
         for field in SCREEN_FIELDS:  # record.input.screens(), unrolled: previous screen, then current
@@ -168,12 +161,16 @@ class StepConverter:
                 paths.append(rel)
                 sizes.append(size)
         if coordinates:
-            _check_bounds(action, sizes[-1])
+            check_bounds(action, sizes[-1])
         if self.options.layout == "seed":
-            return self._render_seed(step, obj, present, paths, sizes)
-        think = orjson.dumps(obj["think"]) if record.think is not None else None
-        prompt_input = _prompt_input(obj["input"], present)
-        return self._render(step, prompt_input, paths, sizes, action.to_json(), think=think)
+            body = self._render_seed(step, obj, present, paths, sizes)
+        else:
+            think = orjson.dumps(obj["think"]) if record.think is not None else None
+            meta = orjson.dumps(obj["meta"]) if record.meta is not None else None
+            prompt_input = _prompt_input(obj["input"], present)
+            body = self._render(step, prompt_input, paths, sizes, action.to_json(), think=think, meta=meta)
+        types = prompt_action_types(inp.action_type_list) if self.options.list_actions else None
+        return body if types is None else (*body, types)  # type: ignore[return-value]
 
     def _render(
         self,
@@ -184,23 +181,26 @@ class StepConverter:
         answer: str,
         *,
         think: bytes | None = None,
+        meta: bytes | None = None,
     ) -> SampleBody:
         # The human value is JSON inside a JSON string. orjson's output holds no raw control
         # characters (it escapes them), so quoting it as a string only escapes '\\' and '"': two
         # byte replaces instead of a decode and a second dump (~3 us). The prefix goes in front,
         # spliced in by the writer (sample_line): the same ~4 KB need not travel from a worker.
         human = orjson.dumps(prompt_input).replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-        _check_markers(human, len(paths))
+        check_markers(human, len(paths))
         # "image" and "image_sizes" are lists even when empty: VLM-R1 builds an Arrow table whose
         # columns are the first row's keys, so a text-only first row must not drop them.
         head = b',"image":%s,"conversations":[{"from":"human","value":"' % orjson.dumps(paths)
-        tail = b'%s"},{"from":"gpt","value":%s}],"image_sizes":%s,"task_id":%s,"step":%d%s' % (
+        tail = b'%s"},{"from":"gpt","value":%s}],"image_sizes":%s,"task_id":%s,"step":%d%s%s%s' % (
             human,
             orjson.dumps(answer),
             orjson.dumps(sizes),
             orjson.dumps(step.task_id),
             step.step,
-            self._suffix if think is None else b',"think":%s%s' % (think, self._suffix),
+            b"" if think is None else b',"think":%s' % think,
+            b"" if meta is None else b',"meta":%s' % meta,
+            self._suffix,
         )
         return head, tail
 
@@ -209,10 +209,10 @@ class StepConverter:
     ) -> SampleBody:
         """The seed's layout: the input (markers in place, keys never swapped) and output as written."""
         prompt_input = _prompt_input(obj["input"], present, swap=False)
-        _check_markers(orjson.dumps(prompt_input), len(paths))  # json.dumps too leaves "<" as it is
+        check_markers(orjson.dumps(prompt_input), len(paths))  # json.dumps too leaves "<" as it is
         return render_seed(
             paths, prompt_input, obj["output"], sizes=sizes, task_id=step.task_id, step=step.step,
-            think=obj.get("think"), closing=self._suffix,
+            think=obj.get("think"), closing=self._suffix, meta=obj.get("meta"),
         )  # fmt: skip
 
     def _image(self, task_dir: str, field: str, name: str) -> tuple[str, tuple[int, int]]:
@@ -245,34 +245,3 @@ class StepConverter:
             return check_image(full, self.options.image_check)
         except ImageError as exc:
             return str(exc)
-
-
-def _check_markers(human: bytes, images: int) -> None:
-    """The human text must hold exactly one ``<image>`` per image: a marker in the step's own text
-    would make every reader of the dataset (stats, show, score, eval, viz, train) refuse the file."""
-    markers = human.count(_MARKER)
-    if markers != images:
-        raise StepRejected(
-            "marker",
-            f"input text contains {IMAGE_PLACEHOLDER} {markers - images} time(s); it is the image marker, "
-            f"so the sample would have {markers} markers for {images} image(s)",
-        )
-
-
-def _check_bounds(action: Any, size: tuple[int, int]) -> None:
-    """A box or swipe must lie on the current screen (``size`` = its width and height)."""
-    w, h = size
-    kind = action.action_type
-    value = getattr(action.action_parameter, kind)  # validated and normalised: "x1,y1,x2,y2"
-    x1, y1, x2, y2 = map(int, value.split(","))
-    if isinstance(action, SwipeAction):
-        if max(x1, x2) <= w and max(y1, y2) <= h:
-            return
-        what = "swipe"
-    else:
-        if x2 <= w and y2 <= h:  # a valid box has x1 < x2 and y1 < y2
-            return
-        what = "box"
-    raise StepRejected(
-        "bounds", f"output.action_parameter.{kind}: {what} {value} lies outside the current screen ({w}x{h})"
-    )

@@ -10,8 +10,9 @@ non-ASCII kept, keys in the step file's order. Its dataset (the line its notes p
 - ``id``, ``image`` and ``conversations`` as the seed wrote them, byte for byte: the prefix stripped of
   surrounding whitespace, the input JSON and the true action *as the step file holds them* (keys in the
   file's order, no normalisation) in ``json.dumps`` spacing;
-- then this toolkit's keys (``image_sizes``, ``task_id``, ``step``, ``think``, ``accu_reward_method``,
-  ``output_format``) in the same spacing, so the seed's line is a prefix of each line but for its ``}``.
+- then this toolkit's keys (``image_sizes``, ``task_id``, ``step``, ``think``, ``meta``,
+  ``accu_reward_method``, ``output_format``) in the same spacing, so the seed's line is a prefix of
+  each line but for its ``}``.
 
 ``compact`` writes the toolkit's lines: the prefix verbatim, the line and the input JSON without spaces,
 the validated (normalised) action. Both layouts escape strings alike (``json.dumps``'s escaping,
@@ -84,12 +85,15 @@ def render_seed(
     step: int,
     think: Any,
     closing: bytes,
+    meta: Any = None,
 ) -> SampleBody:
     """A sample in the seed's layout, without id and prefix (``closing``: :func:`suffix` of the build)."""
     # The input JSON as the seed's json.dumps(sample) escaped it inside the human string.
     human = seed_dumps(seed_dumps(prompt_input).decode("utf-8"))[1:-1]
     head = b', "image": %s, "conversations": [{"from": "human", "value": "' % seed_dumps(paths)
     think_piece = b"" if think is None else b', "think": %s' % seed_dumps(think)
+    if meta is not None:  # the step's meta object, verbatim (never in the prompt)
+        think_piece += b', "meta": %s' % seed_dumps(meta)
     tail = b'%s"}, {"from": "gpt", "value": %s}], "image_sizes": %s, "task_id": %s, "step": %d%s%s' % (
         human,
         seed_dumps(seed_dumps(output).decode("utf-8")),

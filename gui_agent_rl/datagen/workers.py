@@ -46,7 +46,8 @@ PARENT_CHECK_SECONDS = 1.0  # an idle child checks this often that the main proc
 
 __all__ = ["Outcome", "WorkerPool", "convert_task", "convert_tasks"]
 
-# Per step: a SampleBody when kept, (rel_path, kind, reason) when rejected.
+# Per step: a SampleBody when kept (plus, as a third element, the action types its packaged prompt lists
+# when those are not the default), (rel_path, kind, reason) when rejected.
 Outcome = SampleBody | tuple[str, str, str]
 
 

@@ -25,12 +25,14 @@ from gui_agent_rl.evaluate.viz import (
     safe_name,
     scale_for,
 )
-from gui_agent_rl.rewards.accuracy import pred_to_original
+from gui_agent_rl.rewards.accuracy import FALLBACK_SCREEN, Geometry, action_geometry
 from gui_agent_rl.rewards.registry import RewardSettings
 from gui_agent_rl.schemas import (
+    Action,
     Box,
     ImageFrame,
     ImagePathError,
+    Point,
     Sample,
     confined_image_path,
     default_image_folder,
@@ -65,8 +67,25 @@ def check_image_paths(samples: Sequence[Sample], image_folder: Path) -> None:
                 raise ImagePathError(f"id {sample.id}: {exc}") from None
 
 
+#: A direction swipe's arrow runs from the screen's centre for this share of the screen's shorter side.
+DIRECTION_ARROW = 0.25
+_UNIT = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
+
+
 def _box_text(box: Box) -> str:
     return ",".join(f"{v:.0f}" for v in box.as_tuple())
+
+
+def _original_text(g: Geometry) -> str | None:
+    """The answer's numbers in original pixels: box, point or endpoints (None: it has none)."""
+    if g.box is not None:
+        return _box_text(g.box)
+    if g.point is not None:
+        return f"{g.point.x:.0f},{g.point.y:.0f}"
+    if g.ends is not None:
+        (s, e) = g.ends
+        return _box_text(Box(s.x, s.y, e.x, e.y))
+    return None
 
 
 def caption_for(
@@ -81,22 +100,54 @@ def caption_for(
         prediction = f"invalid ({verdict.reason})"
     else:
         prediction = describe_action(verdict.pred)
-        box, ends = pred_to_original(verdict.pred, frame, settings.coordinate_frame)
-        if settings.coordinate_frame != "original" and (box or ends):
-            shown = _box_text(box) if box else _box_text(Box(ends[0].x, ends[0].y, ends[1].x, ends[1].y))
+        shown = _original_text(action_geometry(verdict.pred, frame, settings.coordinate_frame))
+        if settings.coordinate_frame != "original" and shown:
             prediction += f" -> original [{shown}]"
     size = "" if scale == 1 else f" | screens shown x{scale:.2f}"
     footer = f"green: truth, red: model{size} | model coordinates: {settings.coordinate_frame}"
     return Caption(header=header, truth=describe_action(verdict.truth), prediction=prediction, footer=footer)
 
 
-def marks_for(verdict: StepResult, frame: ImageFrame | None, settings: RewardSettings) -> Marks:
-    """Truth and prediction geometry in original pixels (truth is stored in them already)."""
-    truth_box, truth_swipe = pred_to_original(verdict.truth, None, "original")
-    pred_box, pred_swipe = (None, None)
+def _direction_arrow(direction: str, screen: ImageFrame) -> tuple[Point, Point]:
+    centre = Point(screen.width / 2, screen.height / 2)
+    length = DIRECTION_ARROW * min(screen.width, screen.height)
+    ux, uy = _UNIT[direction]
+    return centre, Point(centre.x + ux * length, centre.y + uy * length)
+
+
+def _marks_of(action: Action, g: Geometry, screen: ImageFrame) -> dict:
+    """One side's :class:`Marks` fields: box, or point, or swipe arrow, or a label."""
+    if g.box is not None:
+        return {"box": g.box}
+    if g.point is not None:
+        return {"point": g.point}
+    if g.ends is not None:
+        return {"swipe": g.ends}
+    if g.direction is not None:
+        return {"swipe": _direction_arrow(g.direction, screen)}
+    if action.action_type in ("home", "key"):
+        return {"label": describe_action(action).split("  (")[0]}
+    return {}
+
+
+def marks_for(
+    verdict: StepResult,
+    frame: ImageFrame | None,
+    settings: RewardSettings,
+    screen: tuple[int, int] | None = None,
+) -> Marks:
+    """Truth and prediction geometry in original pixels (truth is stored in them already).
+
+    A swipe by direction becomes an arrow from the centre of the screen (``screen`` = its size, else
+    ``frame``'s); home and key become labels.
+    """
+    size = ImageFrame(*screen) if screen else frame or FALLBACK_SCREEN
+    truth = _marks_of(verdict.truth, action_geometry(verdict.truth, None, "original"), size)
+    fields = {f"truth_{k}": v for k, v in truth.items()}
     if verdict.pred is not None:
-        pred_box, pred_swipe = pred_to_original(verdict.pred, frame, settings.coordinate_frame)
-    return Marks(truth_box, truth_swipe, pred_box, pred_swipe)
+        pred = _marks_of(verdict.pred, action_geometry(verdict.pred, frame, settings.coordinate_frame), size)
+        fields.update({f"pred_{k}": v for k, v in pred.items()})
+    return Marks(**fields)
 
 
 def draw_all(
@@ -127,7 +178,12 @@ def draw_all(
         frame = image_frame(sample, settings)
         caption = caption_for(verdict, frame, settings, scale_for(current.size, height))
         picture = render_picture(
-            current, previous, marks_for(verdict, frame, settings), caption, font=font, height=height
+            current,
+            previous,
+            marks_for(verdict, frame, settings, current.size),
+            caption,
+            font=font,
+            height=height,
         )
         picture.save(out_dir / safe_name(index, sample.id), optimize=False)
         written += 1

@@ -2,8 +2,10 @@
 
 Layout, left to right: the previous screenshot (when the sample has two images), then the current one
 (the last image: the actions' coordinates refer to it). On the current screen the true action is drawn
-in green (box, or arrow for a swipe) and the predicted one in red (box plus its centre point, or an
-arrow); under the screens, both actions are written out with the verdict of the matching rules.
+in green (box, point marker, or arrow for a swipe) and the predicted one in red (box plus its centre
+point, point marker, or arrow); a swipe given by its direction is an arrow from the screen's centre, and
+an action without a place (home, key) a coloured label at the screen's top left. Under the screens,
+both actions are written out with the verdict of the matching rules.
 Screens taller than ``height`` pixels (default 800) are scaled down to it, drawings included, and the
 caption says by how much; coordinates in the text are always original pixels.
 
@@ -51,6 +53,10 @@ class Marks:
     truth_swipe: tuple[Point, Point] | None = None
     pred_box: Box | None = None
     pred_swipe: tuple[Point, Point] | None = None
+    truth_point: Point | None = None
+    pred_point: Point | None = None
+    truth_label: str | None = None  # home, key enter: an action with no place on the screen
+    pred_label: str | None = None
 
 
 def scale_for(size: tuple[int, int], height: int) -> float:
@@ -82,12 +88,15 @@ def picture_size(current: tuple[int, int], previous: tuple[int, int] | None, hei
 def describe_action(action: Action) -> str:
     """One line: type, parameter and description, e.g. ``click [49,721,1368,1008] 点击剑来``."""
     wire = action.to_wire()
-    value = wire["action_parameter"][action.action_type]
+    params = wire["action_parameter"]
+    value = params[action.action_type]
     if action.action_type == "inquiry":
         inquiry = action.inquiry
         value = f"{inquiry.question} {list(inquiry.candidates)} -> #{inquiry.answer_index}"
-    elif action.action_type in ("click", "long_click", "swipe"):
+    elif action.action_type in ("click", "long_click", "swipe") and "," in value:
         value = f"[{value}]"
+    if "duration" in params:
+        value = f"{value} {params['duration']} ms"
     text = f"{action.action_type} {value}".rstrip()
     description = wire.get("action_description")
     return f"{text}  ({description})" if description else text
@@ -132,8 +141,27 @@ def _arrow(
     draw.ellipse([start.x - width, start.y - width, start.x + width, start.y + width], fill=colour)
 
 
-def draw_marks(screen: Image.Image, marks: Marks, scale: float) -> None:
-    """Draw truth and prediction onto an already scaled screen (``scale`` = output / original)."""
+def _point_marker(draw: ImageDraw.ImageDraw, p: Point, colour: tuple[int, int, int], truth: bool) -> None:
+    """A dot in a ring: the truth's ring wider, so a prediction on top of it leaves it visible."""
+    ring, dot, width = (16, 5, 4) if truth else (11, 7, 3)
+    draw.ellipse([p.x - ring, p.y - ring, p.x + ring, p.y + ring], outline=colour, width=width)
+    draw.ellipse([p.x - dot, p.y - dot, p.x + dot, p.y + dot], fill=colour)
+
+
+def _label(
+    draw: ImageDraw.ImageDraw, text: str, row: int, colour: tuple[int, int, int], font: FontType
+) -> None:
+    """A colour swatch and the action's name on a white strip, at the screen's top left."""
+    top = 4 + row * LINE_HEIGHT
+    width = font.getlength(text) + 28
+    draw.rectangle([2, top, 2 + width, top + LINE_HEIGHT - 2], fill="white")
+    draw.rectangle([6, top + 5, 18, top + 17], fill=colour)
+    draw.text((24, top + 1), text, fill=colour, font=font)
+
+
+def draw_marks(screen: Image.Image, marks: Marks, scale: float, font: FontType | None = None) -> None:
+    """Draw truth and prediction onto an already scaled screen (``scale`` = output / original);
+    ``font`` writes the labels of home and key (None: Pillow's default)."""
     draw = ImageDraw.Draw(screen)
 
     def box(b: Box) -> list[float]:
@@ -152,6 +180,15 @@ def draw_marks(screen: Image.Image, marks: Marks, scale: float) -> None:
         draw.ellipse([c.x * scale - 7, c.y * scale - 7, c.x * scale + 7, c.y * scale + 7], fill=PRED_COLOUR)
     if marks.pred_swipe is not None:
         _arrow(draw, *pair(marks.pred_swipe), PRED_COLOUR, 3)
+    if marks.truth_point is not None:
+        _point_marker(
+            draw, Point(marks.truth_point.x * scale, marks.truth_point.y * scale), TRUTH_COLOUR, True
+        )
+    if marks.pred_point is not None:
+        _point_marker(draw, Point(marks.pred_point.x * scale, marks.pred_point.y * scale), PRED_COLOUR, False)
+    labels = [(t, c) for t, c in ((marks.truth_label, TRUTH_COLOUR), (marks.pred_label, PRED_COLOUR)) if t]
+    for row, (text, colour) in enumerate(labels):
+        _label(draw, text, row, colour, font or ImageFont.load_default(FONT_SIZE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +222,7 @@ def render_picture(
         scale = scale_for(screen.size, height)
         shown = screen.convert("RGB").resize(shown_size(screen.size, height))
         if screen is current:
-            draw_marks(shown, marks, scale)
+            draw_marks(shown, marks, scale, font)
         draw.text((x, MARGIN), label, fill=TEXT_COLOUR, font=font)
         canvas.paste(shown, (x, MARGIN + LABEL_HEIGHT))
         x += shown.width + GAP

@@ -6,173 +6,81 @@ height) and the screen's diagonal is sqrt(2). Predicted coordinates are converte
 model answers in (``resized`` by default, see :mod:`gui_agent_rl.schemas.geometry`) to the truth's
 original pixels first.
 
-Box methods for ``click`` / ``long_click`` (the predicted box's centre is the tap point):
+Click and long_click are scored by :mod:`gui_agent_rl.rewards.taps` (the tap point is the predicted
+point, or the predicted box's centre): a *box method* against a true box (``default``: 1.0 inside,
+near-miss credit just outside; ``iou``; ``center_in_box``; ``distance``: AITW's tap match;
+``gaussian``: GUI-G²), and *the distance rule* against a true point: full credit within
+``point_distance`` (default :data:`DEFAULT_POINT_DISTANCE` = 0.04, AndroidControl's rule as
+Qwen2.5-VL evaluates it), then by method.
 
-- ``default``: 1.0 when the tap point is inside the true box; outside it, near-miss credit
-  ``NEAR_MISS_CREDIT * (1 - d / TAP_DISTANCE_THRESHOLD)`` where ``d`` is the normalised distance from
-  the tap point to the nearest point of the box, reaching 0 at ``TAP_DISTANCE_THRESHOLD``. Dense near
-  the target, nothing far away, and a clear step up for actually hitting it.
-- ``iou``: intersection over union of the predicted and true boxes.
-- ``center_in_box``: 1.0 when the tap point is inside the true box, else 0.
-- ``distance``: AITW's tap match: 1.0 when the tap point is within ``TAP_DISTANCE_THRESHOLD`` of the true
-  box's centre or inside the true box scaled by ``DISTANCE_BOX_SCALE`` about its centre, else 0.
-- ``gaussian``: GUI-G²: ``exp(-((dx/sx)^2 + (dy/sy)^2) / 2)`` with ``(dx, dy)`` from the true centre to
-  the tap point in pixels and ``sx, sy`` half the true box's width and height.
-
-Other types: ``swipe`` 0 for the wrong direction, else ``SWIPE_DIRECTION_CREDIT`` plus the rest graded
-by mean endpoint distance (0 at ``SWIPE_ENDPOINT_TOLERANCE``); text types by
+Other types: ``swipe`` 0 for the wrong finger direction (a direction word as given; endpoints by their
+main axis); against a true *direction*, the right direction scores 1.0 whatever form the answer takes;
+against true *endpoints*, a direction answer earns ``SWIPE_DIRECTION_CREDIT`` and endpoints earn that
+plus the rest graded by mean endpoint distance (0 at ``SWIPE_ENDPOINT_TOLERANCE``). Text types by
 :func:`~gui_agent_rl.rewards.text.text_similarity` under the ``text_match`` rule (default ``faithful``:
 case and punctuation count); ``inquiry`` by ``INQUIRY_INDEX_WEIGHT`` for the
-right answer index plus ``INQUIRY_QUESTION_WEIGHT`` times question similarity; ``wait``/``back`` 1.0.
+right answer index plus ``INQUIRY_QUESTION_WEIGHT`` times question similarity; ``key`` 1.0 for the
+same key name, else 0; ``wait``/``back``/``home`` 1.0. A long_click's ``duration`` is not scored.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from gui_agent_rl.rewards.parsing import column, current_screen, predicted_action, row_label, truth_action
-from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match, text_similarity
+from gui_agent_rl.rewards.places import Geometry, action_geometry, pred_to_original  # noqa: F401 - re-exported
+from gui_agent_rl.rewards.taps import (  # noqa: F401 - the tap rules' names are re-exported from here
+    BOX_METHODS,
+    DEFAULT_POINT_DISTANCE,
+    DISTANCE_BOX_SCALE,
+    FALLBACK_SCREEN,
+    NEAR_MISS_CREDIT,
+    TAP_DISTANCE_THRESHOLD,
+    BoxScorer,
+    box_method,
+    check_point_distance,
+    point_score,
+    score_target,
+    screen_distance,
+)
+from gui_agent_rl.rewards.text import (
+    DEFAULT_TEXT_MATCH,
+    check_text_match,
+    check_text_threshold,
+    text_similarity,
+)
 from gui_agent_rl.schemas.actions import (
     Action,
     ClickAction,
     InquiryAction,
+    KeyAction,
     LongClickAction,
     SwipeAction,
 )
 from gui_agent_rl.schemas.geometry import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
-    Box,
     CoordinateFrame,
     ImageFrame,
-    Point,
-    iou,
+    swipe_direction,  # noqa: F401 - re-exported: its home was here before the schemas needed it
 )
 
-TAP_DISTANCE_THRESHOLD = 0.14  # normalised screen distance (AITW's _TAP_DISTANCE_THRESHOLD)
-#: AITW's "1.4x" box augment adds 1.4x the width and height to a box, i.e. scales it by 2.4.
-DISTANCE_BOX_SCALE = 2.4
-NEAR_MISS_CREDIT = 0.5  # the default method's most credit for a tap just outside the true box
 SWIPE_DIRECTION_CREDIT = 0.5  # a swipe in the right direction earns this much before endpoints count
 SWIPE_ENDPOINT_TOLERANCE = 0.5  # mean normalised endpoint distance at which endpoint credit reaches 0
 INQUIRY_INDEX_WEIGHT = 0.5  # so a wrong answer index can't score above 0.5
 INQUIRY_QUESTION_WEIGHT = 0.5
-#: Used only to normalise distances when a sample carries no image_sizes: the corpus' phone screen.
-FALLBACK_SCREEN = ImageFrame(1080, 2400)
-
-BoxScorer = Callable[[Box, Box, ImageFrame], float]
 
 
-def screen_distance(a: Point, b: Point, screen: ImageFrame) -> float:
-    """Normalised screen distance between two points in original pixels."""
-    return math.hypot((a.x - b.x) / screen.width, (a.y - b.y) / screen.height)
-
-
-def _distance_to_box(p: Point, box: Box, screen: ImageFrame) -> float:
-    dx = max(box.x1 - p.x, 0.0, p.x - box.x2)
-    dy = max(box.y1 - p.y, 0.0, p.y - box.y2)
-    return math.hypot(dx / screen.width, dy / screen.height)
-
-
-def _default(pred: Box, truth: Box, screen: ImageFrame) -> float:
-    tap = pred.center
-    if truth.contains(tap):
-        return 1.0
-    d = _distance_to_box(tap, truth, screen)
-    return NEAR_MISS_CREDIT * max(0.0, 1.0 - d / TAP_DISTANCE_THRESHOLD)
-
-
-def _iou(pred: Box, truth: Box, screen: ImageFrame) -> float:
-    return iou(pred, truth)
-
-
-def _center_in_box(pred: Box, truth: Box, screen: ImageFrame) -> float:
-    return 1.0 if truth.contains(pred.center) else 0.0
-
-
-def _distance(pred: Box, truth: Box, screen: ImageFrame) -> float:
-    tap = pred.center
-    if screen_distance(tap, truth.center, screen) <= TAP_DISTANCE_THRESHOLD:
-        return 1.0
-    return 1.0 if truth.scaled_about_center(DISTANCE_BOX_SCALE).contains(tap) else 0.0
-
-
-def _gaussian(pred: Box, truth: Box, screen: ImageFrame) -> float:
-    tap, centre = pred.center, truth.center
-    zx = (tap.x - centre.x) / (truth.width / 2)
-    zy = (tap.y - centre.y) / (truth.height / 2)
-    return math.exp(-0.5 * (zx * zx + zy * zy))
-
-
-BOX_METHODS: dict[str, BoxScorer] = {
-    "default": _default,
-    "iou": _iou,
-    "center_in_box": _center_in_box,
-    "distance": _distance,
-    "gaussian": _gaussian,
-}
-
-
-def box_method(name: str | None) -> BoxScorer:
-    """The scorer called ``name`` (None: ``default``); unknown names raise ``ValueError`` listing all."""
-    scorer = BOX_METHODS.get("default" if name is None else name)
-    if scorer is None:
-        raise ValueError(f"unknown accuracy method {name!r}; expected one of {', '.join(BOX_METHODS)}")
-    return scorer
-
-
-def swipe_direction(start: Point, end: Point) -> str | None:
-    """Direction of the finger's motion along its main axis; None for a zero-length swipe.
-
-    Ties between the axes go to the vertical one (the common phone scroll).
-
-    >>> swipe_direction(Point(500, 1800), Point(500, 600))
-    'up'
-    """
-    dx, dy = end.x - start.x, end.y - start.y
-    if dx == 0 and dy == 0:
-        return None
-    if abs(dy) >= abs(dx):
-        return "down" if dy > 0 else "up"
-    return "right" if dx > 0 else "left"
-
-
-@lru_cache(maxsize=4096)
-def _to_original_factors(frame: ImageFrame, src: CoordinateFrame) -> tuple[float, float]:
-    sx, sy = frame.scale(src)
-    return 1.0 / sx, 1.0 / sy
-
-
-def pred_to_original(
-    action: Action, frame: ImageFrame | None, src: CoordinateFrame | str
-) -> tuple[Box | None, tuple[Point, Point] | None]:
-    """The predicted box (click, long_click) or swipe endpoints in original pixels.
-
-    Without a frame the coordinates are returned unchanged (frames are taken as equal).
-
-    >>> from gui_agent_rl.schemas import parse_action
-    >>> a = parse_action('{"action_type": "click", "action_parameter": {"click": "0,0,546,1204"}}')
-    >>> pred_to_original(a, ImageFrame(1080, 2400), "resized")[0]
-    Box(x1=0.0, y1=0.0, x2=540.0, y2=1200.0)
-    """
-    fx, fy = (1.0, 1.0) if frame is None else _to_original_factors(frame, CoordinateFrame(src))
-    if isinstance(action, (ClickAction, LongClickAction)):
-        b = action.box
-        return Box(b.x1 * fx, b.y1 * fy, b.x2 * fx, b.y2 * fy), None
-    if isinstance(action, SwipeAction):
-        s, e = action.start, action.end
-        return None, (Point(s.x * fx, s.y * fy), Point(e.x * fx, e.y * fy))
-    return None, None
-
-
-def _score_swipe(pred: tuple[Point, Point], truth: SwipeAction, screen: ImageFrame) -> float:
-    (ps, pe), ts, te = pred, truth.start, truth.end
-    if swipe_direction(ps, pe) != swipe_direction(ts, te):
+def _score_swipe(pred: Geometry, truth: Geometry, screen: ImageFrame) -> float:
+    if pred.direction != truth.direction:
         return 0.0
+    if truth.ends is None:
+        return 1.0  # the truth says only the direction
+    if pred.ends is None:
+        return SWIPE_DIRECTION_CREDIT  # the endpoints the truth has were not given
+    (ps, pe), (ts, te) = pred.ends, truth.ends
     d = (screen_distance(ps, ts, screen) + screen_distance(pe, te, screen)) / 2
     graded = max(0.0, 1.0 - d / SWIPE_ENDPOINT_TOLERANCE)
     return SWIPE_DIRECTION_CREDIT + (1.0 - SWIPE_DIRECTION_CREDIT) * graded
@@ -193,30 +101,42 @@ def score_action(
     pred_frame: CoordinateFrame | str = "resized",
     method: str | None = None,
     text_match: str = DEFAULT_TEXT_MATCH,
+    point_distance: float = DEFAULT_POINT_DISTANCE,
+    text_threshold: float | None = None,
 ) -> float:
     """Accuracy of a predicted action against the true one, in [0, 1].
 
     ``frame`` is the current screen (None: coordinates are compared as they are, and distances are
     normalised by :data:`FALLBACK_SCREEN`); ``pred_frame`` is where the prediction's numbers live;
     ``method`` picks the box scorer (:data:`BOX_METHODS`); ``text_match`` the text rule
-    (:data:`~gui_agent_rl.rewards.text.TEXT_MATCH_MODES`).
+    (:data:`~gui_agent_rl.rewards.text.TEXT_MATCH_MODES`); ``point_distance`` the radius of full
+    credit around a true point (the distance rule, module docstring); ``text_threshold`` makes a
+    text's credit all or nothing (1.0 when its similarity reaches the threshold, else 0.0), as
+    ``eval``'s step success counts it; None keeps the similarity itself.
     """
-    scorer = box_method(method)
+    box_method(method)
     if pred.action_type != truth.action_type:
         return 0.0
     screen = frame or FALLBACK_SCREEN
-    if isinstance(truth, (ClickAction, LongClickAction)):
-        box, _ = pred_to_original(pred, frame, pred_frame)
-        return min(1.0, max(0.0, scorer(box, truth.box, screen)))
-    if isinstance(truth, SwipeAction):
-        _, ends = pred_to_original(pred, frame, pred_frame)
-        return _score_swipe(ends, truth, screen)
+    if isinstance(truth, (ClickAction, LongClickAction, SwipeAction)):
+        got = action_geometry(pred, frame, pred_frame)
+        want = action_geometry(truth, None, CoordinateFrame.ORIGINAL)
+        if isinstance(truth, SwipeAction):
+            score = _score_swipe(got, want, screen)
+        else:
+            score = score_target(got, want, screen, method, point_distance)
+        return 0.0 if math.isnan(score) else min(1.0, max(0.0, score))  # NaN: no credit
     if isinstance(truth, InquiryAction):
         return _score_inquiry(pred, truth, text_match)
+    if isinstance(truth, KeyAction):
+        return 1.0 if pred.key == truth.key else 0.0
     text = getattr(truth, "text", None)
     if text is not None:
-        return text_similarity(pred.text, text, text_match)
-    return 1.0  # wait, back: nothing to get wrong once the type is right
+        similarity = text_similarity(pred.text, text, text_match)
+        if text_threshold is None:
+            return similarity
+        return 1.0 if similarity >= text_threshold else 0.0
+    return 1.0  # wait, back, home: nothing to get wrong once the type is right
 
 
 class AccuracyReward:
@@ -242,12 +162,17 @@ class AccuracyReward:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         method: str | None = None,
         text_match: str = DEFAULT_TEXT_MATCH,
+        *,
+        point_distance: float = DEFAULT_POINT_DISTANCE,
+        text_threshold: float | None = None,
     ) -> None:
         self.coordinate_frame = CoordinateFrame(coordinate_frame)
         self.min_pixels, self.max_pixels = min_pixels, max_pixels
         box_method(method)  # fail at construction, not in the middle of training
         self.method = method
         self.text_match = check_text_match(text_match)
+        self.point_distance = check_point_distance(point_distance)
+        self.text_threshold = check_text_threshold(text_threshold)
 
     def score_row(self, completion: Any, columns: dict[str, Any], i: int) -> tuple[str, float]:
         """``(true action type, score)`` of row ``i`` of a batch."""
@@ -263,7 +188,13 @@ class AccuracyReward:
         if pred is None:
             box_method(method)
             return truth.action_type, 0.0
-        options = {"pred_frame": self.coordinate_frame, "method": method, "text_match": self.text_match}
+        options = {
+            "pred_frame": self.coordinate_frame,
+            "method": method,
+            "text_match": self.text_match,
+            "point_distance": self.point_distance,
+            "text_threshold": self.text_threshold,
+        }
         score = score_action(pred, truth, frame=frame, **options)
         return truth.action_type, score
 

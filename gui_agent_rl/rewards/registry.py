@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match
+from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match, check_text_threshold
 from gui_agent_rl.schemas.geometry import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, CoordinateFrame
 
 
@@ -38,6 +38,13 @@ class RewardSettings:
     text_match: str = DEFAULT_TEXT_MATCH
     """How typed and app texts are compared (rewards.text): faithful (NFKC and whitespace only; the
     default), casefold (case ignored too) or loose (case, punctuation and spaces ignored)."""
+    point_distance: float = 0.04
+    """The distance rule for true points (taps recorded as a point, not a box): full accuracy credit
+    when the tap lies within this normalised screen distance (x / width, y / height) of the point;
+    0.04 is AndroidControl's rule as Qwen2.5-VL evaluates it (see rewards.accuracy)."""
+    text_threshold: float | None = None
+    """All-or-nothing text credit: 1.0 when a typed/app/summary text's similarity reaches this
+    threshold, else 0.0 (as eval's step success counts it); None pays the similarity itself."""
 
     def __post_init__(self) -> None:
         CoordinateFrame(self.coordinate_frame)  # ValueError on a typo, at configuration time
@@ -52,9 +59,11 @@ class RewardSettings:
             from gui_agent_rl.schemas.completion import check_output_format
 
             check_output_format(self.output_format)
-        from gui_agent_rl.rewards.accuracy import box_method
+        from gui_agent_rl.rewards.accuracy import box_method, check_point_distance
 
         box_method(self.accuracy_method)
+        self.point_distance = check_point_distance(self.point_distance)
+        self.text_threshold = check_text_threshold(self.text_threshold)
 
 
 def _format(s: RewardSettings) -> Callable:
@@ -72,7 +81,15 @@ def _format_strict(s: RewardSettings) -> Callable:
 def _accuracy(s: RewardSettings) -> Callable:
     from gui_agent_rl.rewards.accuracy import AccuracyReward
 
-    return AccuracyReward(s.coordinate_frame, s.min_pixels, s.max_pixels, s.accuracy_method, s.text_match)
+    return AccuracyReward(
+        s.coordinate_frame,
+        s.min_pixels,
+        s.max_pixels,
+        s.accuracy_method,
+        s.text_match,
+        point_distance=s.point_distance,
+        text_threshold=s.text_threshold,
+    )
 
 
 def _think_fields(s: RewardSettings) -> Callable:
@@ -102,7 +119,7 @@ def _llm_judge(s: RewardSettings) -> Callable:
 #: name -> (factory, one-line description for --help)
 REGISTRY: dict[str, tuple[Callable[[RewardSettings], Callable], str]] = {
     "format": (_format, "graded tags/JSON/think-fields format: think form 0-2.5, answer form 0-1 (or /max)"),
-    "accuracy": (_accuracy, "type-gated action accuracy in [0, 1] (boxes, swipes, texts, inquiry)"),
+    "accuracy": (_accuracy, "type-gated accuracy in [0, 1] (boxes, points, swipes, texts, keys, inquiry)"),
     "format_strict": (_format_strict, "1 when the completion is exactly the stated output form, else 0"),
     "think_fields": (_think_fields, "1 when the think block validates (four non-blank fields)"),
     "schema": (_schema, "1 when the answer is a valid action of any type"),

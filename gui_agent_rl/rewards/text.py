@@ -34,6 +34,15 @@ def check_text_match(mode: str) -> str:
     return mode
 
 
+def check_text_threshold(value: float | None) -> float | None:
+    """``value`` when it is None or a number in (0, 1] (a similarity threshold), else ``ValueError``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"text_threshold must be a number in (0, 1] or unset, got {value!r}")
+    return float(value)
+
+
 @lru_cache(maxsize=65536)  # the same truth string is compared G times per group
 def normalize_text(s: str, mode: str = DEFAULT_TEXT_MATCH) -> str:
     """``s`` as the text match rule ``mode`` compares it (see the module docstring).

@@ -87,6 +87,22 @@ class Box:
         return (self.x1, self.y1, self.x2, self.y2)
 
 
+def swipe_direction(start: Point, end: Point) -> str | None:
+    """Direction of the finger's motion along its main axis; None for a zero-length swipe.
+
+    Ties between the axes go to the vertical one (the common phone scroll).
+
+    >>> swipe_direction(Point(500, 1800), Point(500, 600))
+    'up'
+    """
+    dx, dy = end.x - start.x, end.y - start.y
+    if dx == 0 and dy == 0:
+        return None
+    if abs(dy) >= abs(dx):
+        return "down" if dy > 0 else "up"
+    return "right" if dx > 0 else "left"
+
+
 def iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes, in [0, 1]; 0 when both are empty.
 

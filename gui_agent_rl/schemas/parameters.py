@@ -1,8 +1,13 @@
-"""The values inside ``action_parameter``: boxes, swipes, texts and the inquiry JSON string.
+"""The values inside ``action_parameter``: targets, swipes, keys, texts and the inquiry JSON string.
 
-Each is a validated ``str`` (the wire format is kept verbatim, boxes normalised to ``x1,y1,x2,y2``)
-whose errors say what is wrong in one line; :func:`describe_validation_error` turns a pydantic error
-into that line with the field's dotted path.
+Each is a validated ``str`` (the wire format is kept verbatim, boxes normalised to ``x1,y1,x2,y2`` and
+points to ``x,y``) whose errors say what is wrong in one line; :func:`describe_validation_error` turns
+a pydantic error into that line with the field's dotted path.
+
+The action space: the seed's ten types (:data:`ACTION_TYPES`, the default a prompt lists) plus
+``home`` and ``key`` (:data:`ALL_ACTION_TYPES`). A click or long_click target is a box
+``"x1,y1,x2,y2"`` or a point ``"x,y"``; a swipe is the finger's endpoints ``"x1,y1,x2,y2"`` or the
+finger's direction, one of :data:`DIRECTIONS`; a key is one of :data:`KEY_NAMES`.
 """
 
 from __future__ import annotations
@@ -27,12 +32,22 @@ ACTION_TYPES: tuple[str, ...] = (
     "wait",
     "back",
 )
+#: The seed's ten plus the two real data needs (AndroidControl, AITW, Odyssey): system home and keys.
+ALL_ACTION_TYPES: tuple[str, ...] = (*ACTION_TYPES, "home", "key")
+#: Types whose parameter is a target on the screen: a box or a point.
 BOX_ACTION_TYPES = frozenset({"click", "long_click"})
+#: The finger's direction of a swipe given without endpoints.
+DIRECTIONS: tuple[str, ...] = ("up", "down", "left", "right")
+#: ``key`` values: enter, the recent-apps switcher, delete (backspace), search.
+KEY_NAMES: tuple[str, ...] = ("enter", "app_switch", "delete", "search")
 TEXT_ACTION_TYPES = frozenset({"open_app", "type", "task_completed", "task_impossible"})
 INQUIRY_KEYS = ("Question", "CandidatesList", "PicDescribe", "AnswerIndex")
 
-_FOUR_INTS = r"^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$"  # for the JSON Schema
+# For the JSON Schema (no negative numbers there; the validators name them in their errors)
+_TARGET_PATTERN = r"^\s*\d+\s*,\s*\d+\s*(,\s*\d+\s*,\s*\d+\s*)?$"
+_SWIPE_PATTERN = r"^(\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*|\s*(up|down|left|right)\s*)$"
 _FOUR_SIGNED_INTS = re.compile(r"\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*", re.ASCII)
+_TWO_SIGNED_INTS = re.compile(r"\s*(-?\d+)\s*,\s*(-?\d+)\s*", re.ASCII)
 
 
 def _four_ints(text: str, what: str) -> tuple[int, int, int, int]:
@@ -45,15 +60,42 @@ def _four_ints(text: str, what: str) -> tuple[int, int, int, int]:
     return x1, y1, x2, y2
 
 
-def _check_box(text: str) -> str:
+def _check_target(text: str) -> str:
+    """A box ``x1,y1,x2,y2`` (x1 < x2, y1 < y2) or a point ``x,y``, normalised without spaces."""
+    m = _TWO_SIGNED_INTS.fullmatch(text)
+    if m is not None:
+        x, y = (int(g) for g in m.groups())
+        if min(x, y) < 0:
+            raise ValueError(f"point has a negative coordinate: {text!r}")
+        return f"{x},{y}"
+    if _FOUR_SIGNED_INTS.fullmatch(text) is None:
+        raise ValueError(
+            f"box must be four comma-separated integers 'x1,y1,x2,y2' or a point 'x,y', got {text[:80]!r}"
+        )
     x1, y1, x2, y2 = _four_ints(text, "box")
+    if x1 == x2 and y1 == y2:
+        raise ValueError(f"box must have x1 < x2 and y1 < y2, got {text!r}; write a point as 'x,y'")
     if x1 >= x2 or y1 >= y2:
         raise ValueError(f"box must have x1 < x2 and y1 < y2, got {text!r}")
     return f"{x1},{y1},{x2},{y2}"
 
 
 def _check_swipe(text: str) -> str:
+    word = text.strip()
+    if word in DIRECTIONS:
+        return word
+    if _FOUR_SIGNED_INTS.fullmatch(text) is None:
+        raise ValueError(
+            "swipe must be four comma-separated integers 'x1,y1,x2,y2' or the finger's direction, "
+            f"one of {', '.join(DIRECTIONS)}; got {text[:80]!r}"
+        )
     return ",".join(str(v) for v in _four_ints(text, "swipe"))
+
+
+def _check_key(text: str) -> str:
+    if text not in KEY_NAMES:
+        raise ValueError(f"key must be one of {', '.join(KEY_NAMES)}; got {text[:80]!r}")
+    return text
 
 
 def _check_nonblank(text: str) -> str:
@@ -62,22 +104,30 @@ def _check_nonblank(text: str) -> str:
     return text
 
 
-BoxText = Annotated[
+TargetText = Annotated[
     str,
-    AfterValidator(_check_box),
+    AfterValidator(_check_target),
     Field(
-        description="Box 'x1,y1,x2,y2' in pixels of the current screen",
-        json_schema_extra={"pattern": _FOUR_INTS},
+        description="Box 'x1,y1,x2,y2' or point 'x,y' in pixels of the current screen",
+        json_schema_extra={"pattern": _TARGET_PATTERN},
     ),
 ]
+BoxText = TargetText  # the seed's name: a target is a box, or now a point
 SwipeText = Annotated[
     str,
     AfterValidator(_check_swipe),
     Field(
-        description="Finger moves from (x1,y1) to (x2,y2): 'x1,y1,x2,y2'",
-        json_schema_extra={"pattern": _FOUR_INTS},
+        description="Finger moves from (x1,y1) to (x2,y2): 'x1,y1,x2,y2'; or the finger's direction: "
+        + ", ".join(DIRECTIONS),
+        json_schema_extra={"pattern": _SWIPE_PATTERN},
     ),
 ]
+KeyText = Annotated[
+    str,
+    AfterValidator(_check_key),
+    Field(description="Key to press", json_schema_extra={"enum": list(KEY_NAMES)}),
+]
+Duration = Annotated[int, Field(strict=True, gt=0, description="How long to press, in milliseconds")]
 NonBlank = Annotated[str, AfterValidator(_check_nonblank), Field(json_schema_extra={"minLength": 1})]
 EmptyText = Literal[""]
 
@@ -155,7 +205,7 @@ InquiryText = Annotated[
 
 def _is_union_tag(loc: list[Any], i: int) -> bool:
     """pydantic puts a discriminated union's tag into ``loc``; tell it from a parameter key."""
-    return loc[i] in ACTION_TYPES and (i == 0 or loc[i - 1] != "action_parameter")
+    return loc[i] in ALL_ACTION_TYPES and (i == 0 or loc[i - 1] != "action_parameter")
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -168,7 +218,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "union_tag_invalid":
         got = err.get("ctx", {}).get("tag")
-        return f"{prefix}action_type: unknown action type {got!r}; expected one of {', '.join(ACTION_TYPES)}"
+        return (
+            f"{prefix}action_type: unknown action type {got!r}; expected one of {', '.join(ALL_ACTION_TYPES)}"
+        )
     if err["type"] == "union_tag_not_found":
         return f"{prefix}action_type: missing"
     if err["type"] == "missing":

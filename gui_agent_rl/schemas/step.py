@@ -36,6 +36,11 @@ class StepInput(BaseModel):
         return [(f, getattr(self, f)) for f in SCREEN_FIELDS if getattr(self, f)]
 
 
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
 class StepRecord(BaseModel):
     """One step file: the input, the correct next action and, optionally, a gold think block."""
 
@@ -46,6 +51,18 @@ class StepRecord(BaseModel):
     think: ThinkBlock | None = Field(
         default=None, description="Optional gold think block (four fields): the SFT target in think mode"
     )
+    meta: dict[str, Any] | None = Field(
+        default=None,
+        description="Optional facts about the step (source, episode_id, screen_size, tap_point, elements, "
+        "...): written by importers, copied verbatim into the built sample as 'meta', never into the prompt",
+    )
+
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _meta_is_an_object(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a JSON object, got {_json_type(value)}")
+        return value
 
     @classmethod
     def from_obj(cls, obj: Any) -> StepRecord:

@@ -125,6 +125,21 @@ class GuiScriptArguments(GuiDataArguments):
         },
     )
     normalize_format: bool = field(default=False, metadata={"help": "Scale the format reward to [0, 1]."})
+    point_distance: float = field(
+        default=0.04,
+        metadata={
+            "help": "The accuracy reward's distance rule for truths recorded as a point 'x,y': full credit "
+            "within this normalised screen distance (x/width, y/height) of the point; 0.04 is "
+            "AndroidControl's rule as Qwen2.5-VL evaluates it."
+        },
+    )
+    text_threshold: float | None = field(
+        default=None,
+        metadata={
+            "help": "All-or-nothing text credit in the accuracy reward: 1 when a text's similarity reaches "
+            "this threshold (e.g. 0.8, eval's step rule), else 0; unset pays the similarity itself."
+        },
+    )
     text_match: str = field(
         default=DEFAULT_TEXT_MATCH,
         metadata={

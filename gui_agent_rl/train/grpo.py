@@ -46,6 +46,8 @@ def build_rewards(script: GuiScriptArguments, training: GuiGRPOConfig) -> list:
             accuracy_method=script.accuracy_method,
             normalize_format=script.normalize_format,
             text_match=script.text_match,
+            point_distance=script.point_distance,
+            text_threshold=script.text_threshold,
         )
         funcs = get_reward_funcs(script.reward_funcs, settings)
     except ValueError as exc:
