@@ -62,7 +62,13 @@ class TestEvalCommand:
         assert m["rewards"] == {"format": 0.75, "accuracy": 0.75}
         assert m["per_type"]["wait"] == {"count": 1, "type_accuracy": 0.0, "step_success": 0.0}
         assert m["confusion"]["wait"] == {"invalid": 1}
-        assert m["by_task"] == {"tasks": 1, "episode_success": 0.0, "goal_progress": 0.75}
+        assert m["by_task"] == {
+            "tasks": 1,
+            "episode_success": 0.0,
+            "goal_progress": 0.75,
+            "missing_steps": 0,
+            "lengths_from": {"dataset steps only (lengths unknown)": 1},
+        }
         assert m["rules"]["frame"] == "original" and m["rules"]["tap_distance"] is None
         out = capsys.readouterr().out
         assert re.search(r"step_success +75.00%", out) and "metrics written to" in out

@@ -209,7 +209,13 @@ class TestByTask:
             for i, (task, step, (t, p)) in enumerate(steps, 1)
         ]
         m = evaluate(rows, settings=ORIGINAL, by_task=True).metrics["by_task"]
-        assert m == {"tasks": 2, "episode_success": 0.5, "goal_progress": pytest.approx((1 / 3 + 1) / 2)}
+        assert m == {
+            "tasks": 2,
+            "episode_success": 0.5,
+            "goal_progress": pytest.approx((1 / 3 + 1) / 2),
+            "missing_steps": 0,
+            "lengths_from": {"dataset steps only (lengths unknown)": 2},
+        }
 
     def test_a_sample_without_task_id_is_an_error(self):
         with pytest.raises(ValueError, match="task_id"):

@@ -8,89 +8,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.cli._common import (
-    UserError,
-    existing_dir,
-    existing_file,
-    positive_int,
-    refuse_clobber,
-    writable_output,
-)
-from gui_agent_rl.cli.score import add_text_match, check_reward_names, pixel_choice
+from gui_agent_rl.cli._common import UserError, existing_dir, positive_int, refuse_clobber, writable_output
+from gui_agent_rl.cli._eval_options import PROTOCOL_HELP, RULES_HELP, SAMPLED_HELP, add_eval_options
+from gui_agent_rl.cli._eval_options import add_common as _add_common  # `report` imports it from here
+from gui_agent_rl.cli.score import check_reward_names, pixel_choice
 
 ORDER = 50
 logger = logging.getLogger(__name__)
-
-RULES_HELP = """\
-matching rules (a step succeeds when the predicted type equals the truth's and):
-  click, long_click         the centre of the predicted box is inside the truth box enlarged
-                            --box-scale times about its centre (default 1.0), or, with
-                            --tap-distance, within that normalised screen distance of the box
-                            centre (x/width, y/height; AITW: --box-scale 2.4 --tap-distance 0.14)
-  type, open_app            text similarity (normalised Levenshtein, as the rewards) >= --text-threshold,
-                            texts compared per --text-match (default faithful: case and punctuation
-                            count; casefold and loose are opt-in)
-  swipe                     same direction of the finger (up/down/left/right)
-  inquiry                   same AnswerIndex
-  task_completed, task_impossible, wait, back    the type alone
-A missing prediction, or an answer that is not a valid action, is wrong and a format failure.
-grounding_accuracy: over samples whose truth is a click/long_click, a predicted click or long_click
-whose centre matches the truth box as above. --by-task: episode success = every step of a task
-right; goal progress = steps right before the task's first wrong one / its steps, averaged.
-Predicted coordinates are read in --frame and converted per sample with its image_sizes (the last
-image is the current screen), exactly as the accuracy reward does. The resized frame's pixel limits
-are the ones `predict` recorded in the predictions (a warning when --min-pixels/--max-pixels differ),
-else the Qwen2.5-VL defaults (with a warning). The predicted action is the last <answer> outside
-<think> (an answer inside the thinking is not one)."""
-
-SAMPLED_HELP = """
-Predictions with "samples" (predict --num-samples K) add a "sampled" block and column: each rate
-and reward averaged over all K completions of every sample, and pass@K (the share of samples with
-at least one step success among their K), overall and per true action type. The values column is
-the `completion` of each line (greedy unless predict ran with --no-greedy)."""
-
-
-def _fraction(value: str) -> float:
-    """A number; its range (finite, >= 0, ...) is MatchRules' to check, as one line (exit 2)."""
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    from gui_agent_rl.rewards.accuracy import TAP_DISTANCE_THRESHOLD
-    from gui_agent_rl.schemas import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
-
-    p.add_argument("--dataset", type=existing_file, required=True, help="dataset JSONL (from `build`)")
-    p.add_argument(
-        "--predictions",
-        type=existing_file,
-        required=True,
-        help='JSON lines {"id", "completion"} (from `predict`; "samples" lists are read by eval)',
-    )
-    g = p.add_argument_group("coordinates (as the rewards read them)")
-    g.add_argument(
-        "--frame",
-        choices=("resized", "original", "norm1000"),
-        default="resized",
-        help="where the model's numbers live (default resized: Qwen2.5-VL's smart_resize pixels)",
-    )
-    g.add_argument("--min-pixels", type=positive_int, help=f"processor min_pixels ({DEFAULT_MIN_PIXELS})")
-    g.add_argument("--max-pixels", type=positive_int, help=f"processor max_pixels ({DEFAULT_MAX_PIXELS})")
-    m = p.add_argument_group("matching rules (see below)")
-    m.add_argument("--box-scale", type=_fraction, default=1.0, help="enlarge truth boxes (default 1.0)")
-    m.add_argument(
-        "--tap-distance",
-        type=_fraction,
-        nargs="?",
-        const=TAP_DISTANCE_THRESHOLD,
-        default=None,
-        metavar="F",
-        help=f"also accept taps within F of the box centre (alone: {TAP_DISTANCE_THRESHOLD}); default off",
-    )
-    m.add_argument("--text-threshold", type=_fraction, default=0.8, help="text similarity needed (0.8)")
-    add_text_match(m)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -104,16 +28,11 @@ def _register_eval(sub: argparse._SubParsersAction) -> None:
         "eval",
         help="metrics of a predictions file: type accuracy, step success, grounding, rewards",
         description="Score predictions against a dataset with the reward code; print a table.",
-        epilog=RULES_HELP + "\n" + SAMPLED_HELP,
+        epilog=RULES_HELP + "\n" + PROTOCOL_HELP + "\n" + SAMPLED_HELP,
         formatter_class=fmt,
     )
     _add_common(p)
-    p.add_argument("--output", type=Path, help="write the metrics JSON here")
-    p.add_argument("--compare", type=existing_file, metavar="OTHER.json", help="print deltas against these")
-    p.add_argument("--by-task", action="store_true", help="episode success and goal progress per task_id")
-    p.add_argument("--rewards", default="format,accuracy", help="rewards to average (comma-separated)")
-    p.add_argument("--accuracy-method", default=None, help="box method of the accuracy reward")
-    p.add_argument("--per-sample", type=Path, metavar="OUT.jsonl", help="write each sample's verdict")
+    add_eval_options(p)
     p.set_defaults(func=run_eval)
 
 
@@ -160,8 +79,11 @@ def _settings_and_rules(args: argparse.Namespace, pixels: Any, accuracy_method: 
             max_pixels=pixels.max_pixels,
             accuracy_method=accuracy_method,
             text_match=args.text_match,
+            point_distance=args.point_distance,
         )
-        rules = MatchRules(args.box_scale, args.tap_distance, args.text_threshold, args.text_match)
+        rules = MatchRules(
+            args.box_scale, args.tap_distance, args.text_threshold, args.text_match, args.point_distance
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     return settings, rules
@@ -224,7 +146,7 @@ def metrics_shape_problem(metrics: dict) -> str | None:
         _numbers_problem(metrics, "", ("count", *RATE_KEYS)),
         _numbers_problem(metrics.get("rewards", {}), "rewards"),
         _numbers_problem(metrics.get("by_task") or {}, "by_task", TASK_KEYS),
-        _numbers_problem(rules, "rules", ("tap_distance",)),
+        _numbers_problem(rules, "rules", ("tap_distance", "point_distance")),
         _numbers_problem(metrics.get("sampled") or {}, "sampled", ("pass_at_k",)),
         _numbers_problem(per_type, "per_type", ()),
     ]
@@ -242,13 +164,17 @@ def run_eval(args: argparse.Namespace) -> int:
     for out in (args.output, args.per_sample):
         if out is not None:
             writable_output(out)
-    refuse_clobber([args.output, args.per_sample], [args.dataset, args.predictions, args.compare])
+    inputs = [args.dataset, args.predictions, args.compare, args.build_report, args.import_summary]
+    refuse_clobber([args.output, args.per_sample], inputs)
     other = _read_metrics(args.compare) if args.compare else None
     names = [n.strip() for n in args.rewards.split(",") if n.strip()]
     check_reward_names(names)
+    sources = _length_sources(args)
     rows, settings, rules, pixels = _load(args, args.accuracy_method)
     try:
-        result = evaluate(rows, rules, settings, names, by_task=args.by_task)
+        result = evaluate(
+            rows, rules, settings, names, by_task=args.by_task, protocol=args.protocol, sources=sources
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     result.metrics["rules"]["pixels_from"] = pixels.source
@@ -259,9 +185,45 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.per_sample:
         write_verdicts(args.per_sample, result.results)
     print(format_report(result.metrics, other, args.compare.name if args.compare else "other"))
+    _print_extra(result.metrics)
     if args.output:
         print(f"\nmetrics written to {args.output}")
     return 0
+
+
+def _length_sources(args: argparse.Namespace) -> Any:
+    """What --import-summary and --build-report say about task lengths (they need --by-task)."""
+    from gui_agent_rl.evaluate.episodes import LengthSources, read_build_report, read_import_summary
+
+    given = [
+        f"--{n}"
+        for n, v in (("build-report", args.build_report), ("import-summary", args.import_summary))
+        if v
+    ]
+    if given and not args.by_task:
+        raise UserError(f"{' and '.join(given)} tell --by-task how many steps each task had; add --by-task")
+    try:
+        summary = read_import_summary(args.import_summary) if args.import_summary else None
+        rejected = read_build_report(args.build_report) if args.build_report else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return LengthSources(
+        summary,
+        args.import_summary.name if args.import_summary else "",
+        rejected,
+        args.build_report.name if args.build_report else "",
+    )
+
+
+def _print_extra(metrics: dict) -> None:
+    """The task lengths' source and the --protocol block, after the default report."""
+    from gui_agent_rl.evaluate.episodes import format_lengths
+    from gui_agent_rl.evaluate.protocol_eval import format_protocol
+
+    if metrics.get("by_task"):
+        print("\n" + format_lengths(metrics["by_task"]))
+    if metrics.get("protocol"):
+        print("\n" + format_protocol(metrics["protocol"]))
 
 
 def run_viz(args: argparse.Namespace) -> int:

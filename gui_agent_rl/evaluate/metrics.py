@@ -17,7 +17,13 @@ predicted coordinates are converted to original pixels with the rewards' ``pred_
 - ``type`` / ``open_app``: the rewards' ``text_similarity`` (normalised Levenshtein) >= ``text_threshold``
   (default 0.8), the texts compared under ``text_match`` (default ``faithful``: NFKC and whitespace
   only, so case and punctuation count; ``casefold`` and ``loose`` are opt-in, see ``rewards.text``).
-- ``swipe``: the same direction (``swipe_direction``: up/down/left/right of the finger's motion).
+  A truth recorded as a *point* (``"x,y"``) is matched by distance: the tap point (predicted point or
+  box centre) within ``tap_distance`` of it, else within ``point_distance`` (default the rewards'
+  ``DEFAULT_POINT_DISTANCE``, 0.04: AndroidControl's rule as Qwen2.5-VL evaluates it; ``eval
+  --point-distance`` sets it for the rule and the accuracy reward alike).
+- ``swipe``: the same direction of the finger (up/down/left/right: a direction word as given,
+  endpoints by their main axis, ``swipe_direction``).
+- ``key``: the same key name; ``home``: the type alone.
 - ``inquiry``: the same ``AnswerIndex``.
 - ``task_completed``, ``task_impossible``, ``wait``, ``back``: the type alone (the accuracy reward
   also grades the summary text of the two task types; evaluation does not, as AITW's matching).
@@ -33,7 +39,15 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gui_agent_rl.rewards.accuracy import FALLBACK_SCREEN, pred_to_original, screen_distance, swipe_direction
+from gui_agent_rl.evaluate.episodes import LengthSources, episode_metrics
+from gui_agent_rl.rewards.accuracy import (
+    DEFAULT_POINT_DISTANCE,
+    FALLBACK_SCREEN,
+    action_geometry,
+    check_point_distance,
+    pred_to_original,
+    screen_distance,
+)
 from gui_agent_rl.rewards.text import DEFAULT_TEXT_MATCH, check_text_match, text_similarity
 from gui_agent_rl.schemas import BOX_ACTION_TYPES, Action, Box, CoordinateFrame, ImageFrame, Point
 
@@ -49,6 +63,7 @@ class MatchRules:
     tap_distance: float | None = None
     text_threshold: float = DEFAULT_TEXT_THRESHOLD
     text_match: str = DEFAULT_TEXT_MATCH
+    point_distance: float = DEFAULT_POINT_DISTANCE
 
     def __post_init__(self) -> None:
         # ``not x > 0`` rather than ``x <= 0``: NaN fails every comparison and must not slip through
@@ -60,6 +75,7 @@ class MatchRules:
         if not 0 <= self.text_threshold <= 1:
             raise ValueError(f"text_threshold must be in [0, 1], got {self.text_threshold}")
         check_text_match(self.text_match)
+        check_point_distance(self.point_distance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +94,10 @@ class StepResult:
     rewards: dict[str, float | None] = field(default_factory=dict)
     #: exactly the sample's stated output form with a valid action (None: not judged, read ``pred``)
     well_formed: bool | None = None
+    #: the sample's ``meta.episode_length`` (steps of the original episode), None when absent
+    episode_length: int | None = None
+    #: the ``--protocol`` verdict ``{"type_ok", "step_ok", "reason"}``, None without one
+    protocol: dict | None = None
 
     @property
     def pred_type(self) -> str:
@@ -99,6 +119,15 @@ def point_matches_box(point: Point, truth: Box, frame: ImageFrame | None, rules:
     return screen_distance(point, truth.center, frame or FALLBACK_SCREEN) <= rules.tap_distance
 
 
+def target_matches(point: Point, truth: Action, frame: ImageFrame | None, rules: MatchRules) -> bool:
+    """The click rule against a click/long_click truth: its box (:func:`point_matches_box`), or for a
+    truth point, within ``tap_distance`` (else ``point_distance``) of it."""
+    if truth.box is not None:
+        return point_matches_box(point, truth.box, frame, rules)
+    radius = rules.point_distance if rules.tap_distance is None else rules.tap_distance
+    return screen_distance(point, truth.point, frame or FALLBACK_SCREEN) <= radius
+
+
 def match_parameters(
     pred: Action,
     truth: Action,
@@ -113,13 +142,15 @@ def match_parameters(
         if box is None:
             return False, "no predicted box"
         c = box.center
-        ok = point_matches_box(c, truth.box, frame, rules)
-        return ok, f"centre ({c.x:.0f},{c.y:.0f}) {'matches' if ok else 'misses'} the box"
+        ok = target_matches(c, truth, frame, rules)
+        what = "the box" if truth.box is not None else "the point"
+        return ok, f"centre ({c.x:.0f},{c.y:.0f}) {'matches' if ok else 'misses'} {what}"
     if kind == "swipe":
-        _, ends = pred_to_original(pred, frame, pred_frame)
-        got = swipe_direction(*ends) if ends is not None else None
-        want = swipe_direction(truth.start, truth.end)
+        got = action_geometry(pred, frame, pred_frame).direction
+        want = truth.direction
         return got == want, f"swipe {got or 'nowhere'}, truth {want or 'nowhere'}"
+    if kind == "key":
+        return pred.key == truth.key, f"key {pred.key}, truth {truth.key}"
     if kind in ("type", "open_app"):
         similarity = text_similarity(pred.text, truth.text, rules.text_match)
         ok = similarity >= rules.text_threshold
@@ -146,7 +177,7 @@ def judge_step(
         grounding = False
         if pred is not None and pred.action_type in BOX_ACTION_TYPES:
             box, _ = pred_to_original(pred, frame, pred_frame)
-            grounding = box is not None and point_matches_box(box.center, truth.box, frame, rules)
+            grounding = box is not None and target_matches(box.center, truth, frame, rules)
     if pred is None:
         return False, False, grounding, error or "no valid action"
     if pred.action_type != truth.action_type:
@@ -195,25 +226,17 @@ def aggregate(results: Sequence[StepResult]) -> dict:
     }
 
 
-def task_metrics(results: Sequence[StepResult]) -> dict:
+def task_metrics(results: Sequence[StepResult], sources: LengthSources | None = None) -> dict:
     """Episode success and mean goal progress over the tasks (``task_id``), steps in ``step`` order.
 
-    Goal progress of a task = (steps right before its first wrong step) / (its steps).
+    Goal progress of a task = (steps right before its first wrong step) / (its steps). How many steps
+    a task had comes from ``meta.episode_length`` or ``sources`` (:mod:`.episodes`); a step no sample
+    holds is a wrong step. Without lengths, a task's steps are its samples (``lengths_from`` says so).
     Raises ``ValueError`` naming the first sample without a ``task_id``.
     """
-    tasks: dict[str, list[StepResult]] = defaultdict(list)
+    tasks: dict[str, list[tuple[int | None, bool, int | None]]] = defaultdict(list)
     for r in results:
         if r.task_id is None:
             raise ValueError(f"sample {r.id!r} has no task_id; --by-task needs one on every sample")
-        tasks[r.task_id].append(r)
-    successes, progress = [], []
-    for steps in tasks.values():
-        ordered = sorted(steps, key=lambda r: (r.step is None, r.step or 0))
-        right_prefix = next((i for i, r in enumerate(ordered) if not r.step_ok), len(ordered))
-        successes.append(right_prefix == len(ordered))
-        progress.append(right_prefix / len(ordered))
-    return {
-        "tasks": len(tasks),
-        "episode_success": _rate(successes),
-        "goal_progress": sum(progress) / len(progress) if progress else None,
-    }
+        tasks[r.task_id].append((r.step, r.step_ok, r.episode_length))
+    return episode_metrics(tasks, sources)

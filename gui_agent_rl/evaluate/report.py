@@ -90,9 +90,11 @@ def _rules_line(metrics: dict) -> str:
     text = f"text {r.get('text_match', old)} >= {r.get('text_threshold', '?')}"
     if r.get("reward_text_match"):
         text += f" (rewards: {r['reward_text_match']})"
+    distance = r.get("point_distance")  # recorded only when not the default
+    point = f"; point distance {distance:g}" if isinstance(distance, int | float) else ""
     return (
         f"{metrics.get('count', 0)} samples; frame {frame}; box x{r.get('box_scale', 1.0):g}; "
-        f"tap distance {'off' if tap is None else f'{tap:g}'}; {text}"
+        f"tap distance {'off' if tap is None else f'{tap:g}'}{point}; {text}"
     )
 
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from gui_agent_rl.evaluate.episodes import LengthSources, episode_length
 from gui_agent_rl.evaluate.metrics import MatchRules, StepResult, aggregate, judge_step, task_metrics
 from gui_agent_rl.evaluate.predictions import Scored, sample_draws, sample_temperature
+from gui_agent_rl.evaluate.protocol_eval import judge_protocol
+from gui_agent_rl.evaluate.protocols import Protocol, get_protocol
 from gui_agent_rl.evaluate.sampled import sampled_metrics
+from gui_agent_rl.rewards.accuracy import DEFAULT_POINT_DISTANCE
 from gui_agent_rl.rewards.parsing import answer_text, current_screen, truth_action
 from gui_agent_rl.rewards.registry import RewardSettings, get_reward_funcs
 from gui_agent_rl.schemas import Action, ImageFrame, JsonlWriter, Sample, parse_completion
@@ -117,6 +121,7 @@ def judge_row(
         sample.step,
         rewards,
         well_formed=well_formed,
+        episode_length=episode_length(sample),
     )
 
 
@@ -137,6 +142,8 @@ def rules_record(rules: MatchRules, settings: RewardSettings) -> dict:
     }
     if settings.text_match != rules.text_match:
         record["reward_text_match"] = settings.text_match
+    if rules.point_distance != DEFAULT_POINT_DISTANCE:  # recorded when set: older files lack the key
+        record["point_distance"] = rules.point_distance
     return record
 
 
@@ -161,11 +168,15 @@ def evaluate(
     by_task: bool = False,
     *,
     with_samples: bool = True,
+    protocol: Protocol | str | None = None,
+    sources: LengthSources | None = None,
 ) -> Evaluation:
     """Judge every step and aggregate; ``metrics`` is what ``gui-agent-rl eval`` writes.
 
     When the rows carry sampled completions (and ``with_samples``), each draw is judged the same way
-    and ``metrics["sampled"]`` holds their mean figures and pass@K (:mod:`.sampled`).
+    and ``metrics["sampled"]`` holds their mean figures and pass@K (:mod:`.sampled`). A ``protocol``
+    (:mod:`.protocols`) adds ``metrics["protocol"]`` (:mod:`.protocol_eval`); ``sources`` tell
+    ``by_task`` how many steps each task had (:mod:`.episodes`).
 
     >>> rows = join_predictions(read_samples("d.jsonl"), read_predictions("p.jsonl"))  # doctest: +SKIP
     >>> ev = evaluate(rows, MatchRules(box_scale=1.2))  # doctest: +SKIP
@@ -178,8 +189,16 @@ def evaluate(
     metrics = aggregate(results)
     metrics["rewards"] = {name: _mean(values) for name, values in scores.items()}
     metrics["rules"] = rules_record(rules, settings)
+    if protocol is not None:
+        preset = get_protocol(protocol) if isinstance(protocol, str) else protocol
+        results, metrics["protocol"] = judge_protocol(
+            preset, [r.sample for r in rows], results, settings, rules
+        )
+        if by_task:
+            under = [replace(r, step_ok=r.protocol["step_ok"]) for r in results]
+            metrics["protocol"]["by_task"] = task_metrics(under, sources)
     if by_task:
-        metrics["by_task"] = task_metrics(results)
+        metrics["by_task"] = task_metrics(results, sources)
     draws = sample_draws(rows) if with_samples else []
     if draws:
         verdicts = [judge_all(draw, rules, settings, reward_names)[0] for draw in draws]
@@ -200,6 +219,7 @@ def verdict_record(result: StepResult) -> dict:
         "grounding_ok": result.grounding_ok,
         "reason": result.reason,
         "rewards": result.rewards,
+        **({"protocol": result.protocol} if result.protocol is not None else {}),
     }
 
 
