@@ -14,7 +14,7 @@ else
 TORCH := torch==2.14.1 torchvision==0.29.1
 endif
 
-.PHONY: install demo learn gpu-check test lint format bench clean
+.PHONY: install browser demo learn learn-report gpu-check test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,18 @@ $(VENV)/.installed: pyproject.toml constraints.txt $(VENV)/.torch
 	touch $@
 
 install: $(VENV)/.installed
+
+# The report's browser test drives Debian's headless chromium through chromium-driver (playwright's own
+# browser download needs a network we may not have): installed here when missing, as root, without
+# questions; elsewhere the test is skipped and says why.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	    || echo "browser: apt-get could not install chromium; tests/test_report_browser.py will be skipped"; \
+	  else echo "browser: chromium/chromedriver missing and not root; tests/test_report_browser.py will be skipped"; fi; \
+	fi
 
 # The whole pipeline on the built-in sample corpus (examples/corpus: 6 tasks, 30 steps): build and
 # inspect a dataset, warm-start a tiny offline Qwen2.5-VL with SFT and train it with GRPO on CPU,
@@ -54,6 +66,9 @@ demo: install
 	$(BIN)/gui-agent-rl viz --dataset $(DEMO_OUT)/corpus.val.jsonl --predictions $(DEMO_OUT)/predictions.jsonl \
 	  --image-folder examples/corpus --output $(DEMO_OUT)/pictures --limit 6 --max-pixels 50176
 	$(BIN)/gui-agent-rl curve $(DEMO_OUT)/grpo --output $(DEMO_OUT)/grpo.curve.png
+	$(BIN)/gui-agent-rl report --dataset $(DEMO_OUT)/corpus.val.jsonl --predictions $(DEMO_OUT)/predictions.jsonl \
+	  --image-folder examples/corpus --run $(DEMO_OUT)/sft --run $(DEMO_OUT)/grpo --max-pixels 50176 \
+	  --workers 2 --output $(DEMO_OUT)/report
 	@echo
 	@echo "demo: dataset $(DEMO_OUT)/corpus.jsonl (+ .val.jsonl, .report.jsonl); SFT $(DEMO_OUT)/sft;"
 	@echo "      GRPO run $(DEMO_OUT)/grpo (curves $(DEMO_OUT)/grpo.curve.png)"
@@ -61,6 +76,7 @@ demo: install
 	@echo "      pictures of true (green) vs predicted (red) actions in $(DEMO_OUT)/pictures/"
 	@echo "      (a random tiny model: expect low scores; the point is that every stage runs;"
 	@echo "       make learn shows the loop learning)"
+	@echo "report: $(DEMO_OUT)/report/index.html (open it in a browser; no server needed)"
 
 # Does the loop learn? For two synthetic tasks (text: the instruction decides the action; grounding: tap
 # the named button): synth -> build -> SFT -> held-out eval -> GRPO -> held-out eval -> curves, on CPU.
@@ -69,6 +85,17 @@ demo: install
 learn: install
 	@rm -rf $(LEARN_OUT)
 	$(BIN)/python -m gui_agent_rl.learn --seed $(SEED) --output $(LEARN_OUT)
+	$(MAKE) --no-print-directory learn-report TASK=text PIXELS=3136
+	$(MAKE) --no-print-directory learn-report TASK=grounding PIXELS=12544
+	@echo "report: $(LEARN_OUT)/text/report/index.html and $(LEARN_OUT)/grounding/report/index.html"
+
+# One task of `make learn` as a page: GRPO beside SFT on the held-out steps, both runs' reward curves.
+learn-report:
+	$(BIN)/gui-agent-rl report --dataset $(LEARN_OUT)/$(TASK)/data.val.jsonl \
+	  --predictions $(LEARN_OUT)/$(TASK)/grpo/heldout.predictions.jsonl \
+	  --compare $(LEARN_OUT)/$(TASK)/sft/heldout.predictions.jsonl --image-folder $(LEARN_OUT)/$(TASK)/corpus \
+	  --run $(LEARN_OUT)/$(TASK)/sft --run $(LEARN_OUT)/$(TASK)/grpo --rewards accuracy,format_strict \
+	  --max-pixels $(PIXELS) --workers 2 --title "make learn: $(TASK), GRPO vs SFT" --output $(LEARN_OUT)/$(TASK)/report
 
 # Before a long job on a CUDA machine: five GRPO steps of the tiny model with bf16, SDPA, ZeRO-3 over
 # NCCL, gradient checkpointing and a frozen vision tower; prints step time, peak memory and the
@@ -76,7 +103,7 @@ learn: install
 gpu-check: install
 	$(BIN)/python -m gui_agent_rl.train.gpu_check
 
-test: install lint
+test: install lint browser
 	$(BIN)/pytest -n 2 --durations=15
 
 lint: install
