@@ -194,3 +194,14 @@ class TestOpenScreen:
         Image.new("L", (30, 50)).save(tmp_path / "g.png")
         img, size = open_screen(str(tmp_path / "g.png"))
         assert img.size == (30, 50) and size == [30, 50] and img.mode == "RGB"
+
+    @pytest.mark.parametrize("limit", [1000, 700])  # over the limit (Pillow warns), over twice it (errors)
+    def test_a_decompression_bomb_is_refused_by_name_before_decoding(self, tmp_path, monkeypatch, limit):
+        from PIL import Image
+
+        from gui_agent_rl.train.data import open_screen
+
+        Image.new("RGB", (30, 50)).save(tmp_path / "big.png")  # 1,500 pixels
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+        with pytest.raises(ValueError, match=r"screenshot .*big\.png: .*1500 pixels"):
+            open_screen(str(tmp_path / "big.png"), max_pixels=64 * 28 * 28)

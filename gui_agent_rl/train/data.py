@@ -156,11 +156,21 @@ def open_screen(path: str, max_pixels: int | None = None, min_pixels: int = 3136
     and a 28-aligned in-budget image passes every Qwen2-VL-style processor unchanged, so TRL's processor
     and vLLM (which uses the checkpoint's own pixel limits, not ours) see the same image and insert the
     same number of image tokens. JPEGs are first decoded at a reduced DCT scale (``draft``, never below
-    the target), which makes phone screenshots several times cheaper to open.
+    the target), which makes phone screenshots several times cheaper to open. An image over Pillow's
+    ``MAX_IMAGE_PIXELS`` (a decompression bomb, which Pillow would only warn about and then decode whole
+    up to twice that size) raises ``ValueError`` naming the file and its size, before any decoding.
     """
+    import warnings
+
     from PIL import Image
 
-    with Image.open(path) as img:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise ValueError(f"screenshot {path}: {exc}") from None
+    with img:
         size = list(img.size)
         if not max_pixels:
             return img.convert("RGB"), size
