@@ -10,10 +10,12 @@ key names.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from gui_agent_rl.importers.a11y import smallest_containing
+from gui_agent_rl.importers.drafts import StepDraft
 
 #: display names for ``input.action_type_list`` (the prompt lists them); the data is English
 ACTION_NAMES: dict[str, str] = {
@@ -38,6 +40,18 @@ Box = tuple[int, int, int, int]
 
 class SkipStep(ValueError):
     """This step cannot be imported; the message is the report's reason."""
+
+
+@contextmanager
+def step_reason(step: StepDraft, unreadable: tuple[type[Exception], ...]) -> Iterator[None]:
+    """Run a step's conversion; a :class:`SkipStep` or one of the format's ``unreadable`` errors
+    (malformed values) becomes the step's report ``reason`` instead of an exception."""
+    try:
+        yield
+    except SkipStep as exc:
+        step.reason = str(exc)
+    except unreadable as exc:
+        step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
 
 
 def type_list(kinds: Sequence[str]) -> dict[str, str]:

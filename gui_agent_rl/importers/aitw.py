@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gui_agent_rl.importers import androidcontrol
-from gui_agent_rl.importers.actions import SkipStep, describe, swipe_points, tap, wire, yx_to_box
+from gui_agent_rl.importers.actions import SkipStep, describe, step_reason, swipe_points, tap, wire, yx_to_box
 from gui_agent_rl.importers.drafts import EpisodeDraft, Screenshot, StepDraft
 from gui_agent_rl.importers.example import parse_example
 from gui_agent_rl.importers.formats import ImportOptions, ImportUsageError, refuse_options
@@ -75,7 +75,7 @@ def _step_episode(ex: dict[str, list], where: str) -> EpisodeDraft:
     goal = _first(ex, "goal_info", b"")
     step = StepDraft(int(_first(ex, "step_id")), None, None, "", goal, {"goal": goal})
     episode.steps.append(step)
-    try:
+    with step_reason(step, (ValueError, TypeError, KeyError, IndexError)):
         step.screenshot = _screenshot(ex)
         size = step.screenshot.size
         elements = _elements(ex.get("image/ui_annotations_positions", []), size)
@@ -83,10 +83,6 @@ def _step_episode(ex: dict[str, list], where: str) -> EpisodeDraft:
         step.action, extra = step_action(ex, size, elements, step.meta)
         step.meta.update(extra)
         step.description = describe(step.action, step.meta)
-    except SkipStep as exc:
-        step.reason = str(exc)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
     return episode
 
 

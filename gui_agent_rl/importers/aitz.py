@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.importers.actions import SkipStep, describe, yx_to_box
+from gui_agent_rl.importers.actions import SkipStep, describe, step_reason, yx_to_box
 from gui_agent_rl.importers.aitw import ACTION_TYPES, DUAL_POINT, dual_point, status_or_key
 from gui_agent_rl.importers.drafts import EpisodeDraft, Screenshot, StepDraft
 from gui_agent_rl.importers.formats import ImportOptions, ImportUsageError, files_of, refuse_options
@@ -87,12 +87,8 @@ def _episode(steps: list[dict], path: Path) -> EpisodeDraft:
         instruction = str(raw.get("instruction", ""))
         step = StepDraft(index, None, None, "", instruction, {"goal": instruction})
         episode.steps.append(step)
-        try:
+        with step_reason(step, (ValueError, TypeError, KeyError, IndexError, OSError)):
             _fill(step, raw, path, instruction)
-        except SkipStep as exc:
-            step.reason = str(exc)
-        except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:
-            step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
     return episode
 
 

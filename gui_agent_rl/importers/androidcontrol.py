@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gui_agent_rl.importers.a11y import leaf_boxes
-from gui_agent_rl.importers.actions import FLIP, SkipStep, describe, point, tap, wire
+from gui_agent_rl.importers.actions import FLIP, SkipStep, describe, point, step_reason, tap, wire
 from gui_agent_rl.importers.drafts import EpisodeDraft, Screenshot, StepDraft
 from gui_agent_rl.importers.example import parse_example
 from gui_agent_rl.importers.formats import ImportOptions, ImportUsageError, files_of, refuse_options
@@ -95,7 +95,7 @@ def _episode(ex: dict[str, list], where: str, options: ImportOptions) -> Episode
         content = goal if options.instruction == "high" else f"{goal}\nStep instruction: {instruction}"
         step = StepDraft(i, None, None, instruction, content, {"goal": goal, "step_instruction": instruction})
         episode.steps.append(step)
-        try:
+        with step_reason(step, (ValueError, TypeError, KeyError, AttributeError)):
             step.screenshot = _screenshot(ex, i)
             original = json.loads(actions[i])
             step.meta["original_action"] = original
@@ -103,10 +103,6 @@ def _episode(ex: dict[str, list], where: str, options: ImportOptions) -> Episode
             step.action, extra = convert_action(original, step.screenshot.size, elements)
             step.meta.update(extra)
             step.description = step.description or describe(step.action, step.meta)
-        except SkipStep as exc:
-            step.reason = str(exc)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
     return episode
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.importers.actions import FLIP, SkipStep, box_text, describe, point, tap, wire
+from gui_agent_rl.importers.actions import FLIP, SkipStep, box_text, describe, point, step_reason, tap, wire
 from gui_agent_rl.importers.drafts import EpisodeDraft, Screenshot, StepDraft
 from gui_agent_rl.importers.formats import ImportOptions, ImportUsageError, files_of, refuse_options
 from gui_agent_rl.importers.images import encoded_kind, encoded_size
@@ -83,7 +83,7 @@ def convert(unit: tuple[str, dict], options: ImportOptions) -> list[EpisodeDraft
     instruction = str(row.get("instruction") or "")
     step = StepDraft(0, None, None, "", instruction, {"goal": instruction})
     episode.steps.append(step)
-    try:
+    with step_reason(step, (ValueError, TypeError, KeyError, IndexError, OSError)):
         image = row.get("image")
         data = image.get("bytes") if isinstance(image, dict) else image
         if not isinstance(data, bytes) or encoded_kind(data) is None:
@@ -94,10 +94,6 @@ def convert(unit: tuple[str, dict], options: ImportOptions) -> list[EpisodeDraft
         step.action, extra = _action(kind, where_, text, step.screenshot.size)
         step.meta.update(extra)
         step.description = describe(step.action, step.meta)
-    except SkipStep as exc:
-        step.reason = str(exc)
-    except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:
-        step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
     return [episode]
 
 

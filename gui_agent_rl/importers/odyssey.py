@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.importers.actions import SkipStep, describe, swipe_points, tap, wire
+from gui_agent_rl.importers.actions import SkipStep, describe, step_reason, swipe_points, tap, wire
 from gui_agent_rl.importers.drafts import EpisodeDraft, Screenshot, StepDraft
 from gui_agent_rl.importers.formats import ImportOptions, ImportUsageError, files_of, refuse_options
 from gui_agent_rl.importers.images import file_size
@@ -93,12 +93,8 @@ def _episode(data: dict, path: str, folder: Path) -> EpisodeDraft:
     for position, raw in enumerate(steps):
         step = StepDraft(int(raw.get("step", position)), None, None, "", instruction, {"goal": instruction})
         episode.steps.append(step)
-        try:
+        with step_reason(step, (ValueError, TypeError, KeyError, IndexError, OSError)):
             _fill(step, raw, folder)
-        except SkipStep as exc:
-            step.reason = str(exc)
-        except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:
-            step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
     return episode
 
 

@@ -20,7 +20,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from gui_agent_rl.importers.actions import SkipStep, describe
+from gui_agent_rl.importers.actions import SkipStep, describe, step_reason
 from gui_agent_rl.importers.androidcontrol import convert_action
 from gui_agent_rl.importers.drafts import EpisodeDraft, Screenshot, StepDraft
 from gui_agent_rl.importers.formats import ImportOptions, ImportUsageError, refuse_options
@@ -83,7 +83,7 @@ def convert(unit: tuple[str, str, list[dict]], options: ImportOptions) -> list[E
         task = str(item.get("task", ""))
         step = StepDraft(index, None, None, task, task, {"step_instruction": task})
         episode.steps.append(step)
-        try:
+        with step_reason(step, (ValueError, TypeError, KeyError, OSError)):
             step.screenshot = _screenshot(item["image"], options, step.meta)
             gt = item.get("gt")
             if not isinstance(gt, dict):
@@ -92,10 +92,6 @@ def convert(unit: tuple[str, str, list[dict]], options: ImportOptions) -> list[E
             step.action, extra = convert_action(gt, step.screenshot.size, [])
             step.meta.update(extra)
             step.description = step.description or describe(step.action, step.meta)
-        except SkipStep as exc:
-            step.reason = str(exc)
-        except (ValueError, TypeError, KeyError, OSError) as exc:
-            step.reason = f"unreadable step ({type(exc).__name__}: {exc})"
     episode.length = max(s.index for s in episode.steps) + 1
     return [episode]
 
