@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 DEMO_OUT ?= demo_out
 LEARN_OUT ?= learn_out
 SEED ?= 0
+SLIP ?=  # make learn: the text task's SFT demonstrator slip, e.g. none or wait=back:0.5 (the default)
 
 # torch goes in first and explicitly: a bare `torch` requirement can pull a multi-GB CUDA build.
 ifeq ($(shell uname -m),aarch64)
@@ -82,9 +83,10 @@ demo: install
 # the named button): synth -> build -> SFT -> held-out eval -> GRPO -> held-out eval -> curves, on CPU.
 # Prints SFT vs GRPO held-out greedy/sampled accuracy, format rate and step success per task and writes
 # $(LEARN_OUT)/summary.json, the predictions and the curve PNGs. About 12 minutes on 2 cores.
+# The text task's SFT demonstrator slips (half its waits recorded as back; SLIP=none: clean demos).
 learn: install
 	@rm -rf $(LEARN_OUT)
-	$(BIN)/python -m gui_agent_rl.learn --seed $(SEED) --output $(LEARN_OUT)
+	$(BIN)/python -m gui_agent_rl.learn --seed $(SEED) --output $(LEARN_OUT) $(if $(strip $(SLIP)),--slip $(SLIP))
 	$(MAKE) --no-print-directory learn-report TASK=text PIXELS=3136
 	$(MAKE) --no-print-directory learn-report TASK=grounding PIXELS=12544
 	@echo "report: $(LEARN_OUT)/text/report/index.html and $(LEARN_OUT)/grounding/report/index.html"

@@ -3,8 +3,13 @@
 For each synthetic task (``text``: the instruction decides the action; ``grounding``: tap the named
 button), with the recipes in ``recipes/learn/``::
 
-    synth -> build (half the tasks held out) -> tiny-model -> sft -> predict + eval (held out)
+    synth -> build (10% of the tasks held out) -> tiny-model -> sft -> predict + eval (held out)
           -> train (GRPO from the SFT checkpoint) -> predict + eval (held out) -> curve
+
+The SFT demonstrations of ``text`` come from an imperfect demonstrator (:mod:`~gui_agent_rl.datagen.slip`):
+half of its ``wait`` steps are recorded as ``back`` (``data.sft.jsonl``), as real annotators make
+systematic mistakes; GRPO is rewarded against the task's truth (``data.jsonl``) and both stages are
+judged on clean held-out steps. ``--slip none`` trains SFT on the clean data instead.
 
 Every stage is the ``gui-agent-rl`` command a user runs, called in-process. Held-out figures:
 ``greedy_accuracy`` (mean accuracy reward of the greedy completion), ``sampled_accuracy`` (mean over
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from gui_agent_rl.cli import main as cli
+from gui_agent_rl.datagen.slip import Slip, parse_slip, slip_demonstrations
 
 TASKS = ("text", "grounding")
 RECIPES = Path(__file__).resolve().parent.parent / "recipes" / "learn"
@@ -42,6 +48,8 @@ PLAN = {
 VAL_FRACTION = "0.1"  # 1,800 training steps, 200 held out (whole tasks) in the full plan
 NUM_SAMPLES = 4  # sampled completions per held-out step, at temperature 1
 MAX_NEW_TOKENS = 48
+#: the demonstrator's slip per task (None: SFT learns from the clean data); see recipes/learn/text-sft.yaml
+SLIPS: dict[str, Slip | None] = {"text": parse_slip("wait=back:0.5"), "grounding": None}
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_ENV = "GUI_AGENT_RL_LEARN_PARENT"  # set for the per-task children: the pid they die with
 
@@ -93,8 +101,13 @@ def mean_chars(predictions: Path) -> float:
     return sum(len(p["completion"]) for p in lines) / max(1, len(lines))
 
 
-def learn_task(task: str, out: Path, seed: int, quick: bool, recipes: Path = RECIPES) -> list[dict[str, Any]]:
-    """The whole loop for one task; returns its two summary rows (sft, grpo)."""
+def learn_task(
+    task: str, out: Path, seed: int, quick: bool, recipes: Path = RECIPES, *, slip: Slip | None = None
+) -> list[dict[str, Any]]:
+    """The whole loop for one task; returns its two summary rows (sft, grpo).
+
+    ``slip``: the SFT demonstrations' slip (``None``: SFT learns from the same clean data as GRPO).
+    """
     plan = PLAN["quick" if quick else "full"]
     work = out / task
     root, train = work / "corpus", work / "data.jsonl"
@@ -105,18 +118,24 @@ def learn_task(task: str, out: Path, seed: int, quick: bool, recipes: Path = REC
     )
     run("build", str(root), "--output", str(train), "--prompt", str(root / "prompt.txt"),
         "--val-fraction", VAL_FRACTION, "--seed", str(seed))  # fmt: skip
+    demos, demonstrator = train, "clean"
+    if slip is not None:
+        demos = train.with_name("data.sft.jsonl")
+        slipped, eligible = slip_demonstrations(train, demos, slip, seed)
+        demonstrator = f"{slip}: {slipped} of {eligible} {slip.source} steps recorded as {slip.target}"
+        logger.info("SFT demonstrations %s (%s)", demos, demonstrator)
     model = work / "tiny-model"
     run("tiny-model", str(model), "--seed", str(seed))
-    common = ["--data_file_paths", str(train), "--image_folders", str(root), "--seed", str(seed),
-              "--data_seed", str(seed)]  # fmt: skip
+    common = ["--image_folders", str(root), "--seed", str(seed), "--data_seed", str(seed)]
     rows = []
-    for stage, start in (("sft", model), ("grpo", work / "sft")):
+    for stage, start, jsonl in (("sft", model, demos), ("grpo", work / "sft", train)):
         command = "sft" if stage == "sft" else "train"
         steps = plan[f"{stage}_steps"]
         limit = ["--max_steps", str(steps), *plan["extra"]] if steps else []
         run(command, "--config", str(recipe(task, stage, recipes)), "--model_name_or_path", str(start),
-            "--output_dir", str(work / stage), *common, *limit)  # fmt: skip
-        rows.append({"task": task, "stage": stage, **held_out(work / stage, data, max_pixels, seed)})
+            "--output_dir", str(work / stage), "--data_file_paths", str(jsonl), *common, *limit)  # fmt: skip
+        row = {"task": task, "stage": stage, **held_out(work / stage, data, max_pixels, seed)}
+        rows.append({**row, "demonstrator": demonstrator})
         run("curve", str(work / stage), "--output", str(work / f"{stage}.curve.png"))
     (work / "summary.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return rows
@@ -151,6 +170,7 @@ def run_children(tasks: list[str], args: argparse.Namespace) -> list[dict[str, A
     for task in tasks:
         cmd = [sys.executable, "-m", "gui_agent_rl.learn", "--task", task, "--seed", str(args.seed),
                "--output", str(args.output), "--jobs", "1", "--recipes", str(args.recipes),
+               *(["--slip", args.slip] if args.slip else []),
                *(["--quick"] if args.quick else [])]  # fmt: skip
         log = open(args.output / f"{task}.log", "w", encoding="utf-8")  # noqa: SIM115 (closed below)
         children.append((task, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log))
@@ -175,7 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="tasks run in parallel (child processes)")
     parser.add_argument("--quick", action="store_true", help="a short run that proves every stage runs")
     parser.add_argument("--recipes", type=Path, default=RECIPES, help="folder of TASK-sft/grpo.yaml recipes")
+    parser.add_argument("--slip", metavar="SOURCE=TARGET:RATE|none",
+                        help="the text task's SFT demonstrator slip (default wait=back:0.5)")  # fmt: skip
     args = parser.parse_args(argv)
+    slips = dict(SLIPS)
+    if args.slip:
+        try:
+            slips["text"] = None if args.slip == "none" else parse_slip(args.slip)
+        except ValueError as exc:
+            parser.error(str(exc))
     if os.environ.get(PARENT_ENV):
         die_with_parent(int(os.environ[PARENT_ENV]))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -185,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1 and len(tasks) > 1:
         rows = run_children(tasks, args)
     else:
-        rows = [r for t in tasks for r in learn_task(t, args.output, args.seed, args.quick, args.recipes)]
+        out, seed = args.output, args.seed
+        rows = [r for t in tasks for r in learn_task(t, out, seed, args.quick, args.recipes, slip=slips[t])]
     if len(tasks) > 1 or args.jobs > 1:
         summary = args.output / "summary.json"
         summary.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -38,10 +38,23 @@ def test_quick_loop_writes_rows_predictions_and_curves(tmp_path):
         assert all(0.0 <= r[k] <= 1.0 for k in SUMMARY_KEYS)
         preds = [json.loads(line) for line in Path(r["predictions"]).read_text().splitlines()]
         assert preds and all(len(p["samples"]) == 4 for p in preds)
+    # text's SFT learns from the slipping demonstrator, GRPO and the held-out steps are clean
+    assert all(r["demonstrator"].startswith("wait=back:0.5: ") for r in rows if r["task"] == "text")
+    assert all(r["demonstrator"] == "clean" for r in rows if r["task"] == "grounding")
+    sft_demos, clean = (out / "text" / n for n in ("data.sft.jsonl", "data.jsonl"))
+    assert sft_demos.read_text().count('"back\\"') > clean.read_text().count('"back\\"')
     for task in TASKS:
         assert (out / task / "sft.curve.png").stat().st_size > 10_000
         assert (out / task / "grpo.curve.png").stat().st_size > 10_000
     assert RECIPES.is_dir()
+
+
+@pytest.mark.parametrize("slip", ["wait=back", "wait=click:0.5", "wait=back:2"])
+def test_a_bad_slip_is_a_usage_error(slip, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--slip", slip, "--output", str(tmp_path)])
+    assert exc.value.code == 2 and "slip" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 def test_a_task_child_whose_parent_is_gone_exits_at_once():
