@@ -192,7 +192,9 @@ class TestSignals:
         out = tmp_path / "out" / "data.jsonl"
         out.parent.mkdir()
         out.write_bytes(b"previous dataset\n")
-        proc = _start(tmp_path, root, "-o", str(out), "--workers", "2", start_new_session=True)
+        # 0.3 s a step: the build cannot finish before the signal even on a loaded machine (it did at
+        # 0.03 s, 120 steps in ~2 s, under a full pytest -n 2), and the signal ends it at once anyway
+        proc = _start(tmp_path, root, "-o", str(out), "--workers", "2", delay=0.3, start_new_session=True)
         kids = _wait_for_children_at_work(tmp_path, proc)
         if group:
             os.killpg(proc.pid, sig)
