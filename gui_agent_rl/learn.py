@@ -218,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(tasks) > 1 or args.jobs > 1:
         summary = args.output / "summary.json"
         summary.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-        sys.stdout.write(f"{table(rows)}\nseed {args.seed}, {time.monotonic() - start:.0f} s; {summary}\n")
+        demos = "".join(
+            f"{r['task']} SFT demonstrations: {r['demonstrator']}\n" for r in rows if r["stage"] == "sft"
+        )
+        took = f"seed {args.seed}, {time.monotonic() - start:.0f} s; {summary}"
+        sys.stdout.write(f"{table(rows)}\n{demos}{took}\n")
     return 0
 
 

@@ -29,9 +29,12 @@ def test_learning_recipes_parse(task):
 
 @pytest.mark.slow
 @pytest.mark.train
-def test_quick_loop_writes_rows_predictions_and_curves(tmp_path):
+def test_quick_loop_writes_rows_predictions_and_curves(tmp_path, capsys):
     out = tmp_path / "learn"
     assert main(["--quick", "--seed", "3", "--output", str(out), "--jobs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "text SFT demonstrations: wait=back:0.5: " in printed
+    assert "grounding SFT demonstrations: clean" in printed
     rows = json.loads((out / "summary.json").read_text())
     assert [(r["task"], r["stage"]) for r in rows] == [(t, s) for t in TASKS for s in ("sft", "grpo")]
     for r in rows:

@@ -50,7 +50,7 @@ def parse_slip(text: str) -> Slip:
     head, _, rate_text = text.partition(":")
     source, _, target = head.partition("=")
     if not (source and target and rate_text):
-        raise ValueError(f"slip {text!r} is not SOURCE=TARGET:RATE (e.g. wait=back:0.6)")
+        raise ValueError(f"slip {text!r} is not SOURCE=TARGET:RATE (e.g. wait=back:0.5)")
     for name in (source, target):
         if name not in ALL_ACTION_TYPES:
             raise ValueError(
