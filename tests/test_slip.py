@@ -10,7 +10,7 @@ from gui_agent_rl.datagen.build import build_dataset
 from gui_agent_rl.datagen.prompts import read_prompt_file
 from gui_agent_rl.datagen.slip import Slip, parse_slip, slip_demonstrations
 from gui_agent_rl.datagen.synth_tasks import PROMPT_FILE, synthesize_text_corpus
-from gui_agent_rl.schemas import parse_action
+from gui_agent_rl.schemas import JsonlError, parse_action
 
 
 def gold(line: str) -> dict:
@@ -89,22 +89,28 @@ def test_slip_is_repeatable_per_seed_and_total_at_rate_one(built, tmp_path):
     )
 
 
+def _sample(gold_answer: str) -> str:
+    turns = [{"from": "human", "value": "p"}, {"from": "gpt", "value": gold_answer}]
+    return json.dumps({"id": 1, "conversations": turns})
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("{not json", "not JSON"),
-        ('{"id": 1}', "no gold answer"),
-        ("[1, 2]", "no gold answer"),
+        ("{not json", "not valid JSON"),
+        ('{"id": 1}', "conversations: missing"),
+        ("[1, 2]", "Input should be a valid dictionary"),
+        (_sample("click there"), "the gold answer is not a valid action"),
         (
-            '{"conversations": [{"from": "gpt", "value": "click there"}]}',
-            "the gold answer is not a JSON action",
+            _sample('{"action_type": "wiat", "action_parameter": {"wiat": ""}}'),
+            "the gold answer is not a valid",
         ),
     ],
 )
 def test_a_bad_line_is_named_by_file_and_line(tmp_path, line, message):
     src = tmp_path / "data.jsonl"
-    answer = json.dumps({"action_type": "wait", "action_parameter": {"wait": ""}})
-    good = json.dumps({"conversations": [{"from": "human", "value": "p"}, {"from": "gpt", "value": answer}]})
+    good = _sample(json.dumps({"action_type": "wait", "action_parameter": {"wait": ""}}))
     src.write_text(f"{good}\n\n{line}\n")
-    with pytest.raises(ValueError, match=f"data.jsonl:3: {message}"):
+    with pytest.raises(JsonlError, match=f"data.jsonl:3: {message}"):
         slip_demonstrations(src, tmp_path / "out.jsonl", Slip("wait", "back", 1.0))
+    assert not (tmp_path / "out.jsonl").exists()  # written atomically: nothing half-done is left

@@ -18,11 +18,18 @@ import json
 import os
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
-import orjson
+from pydantic import ValidationError
 
-from gui_agent_rl.schemas import ALL_ACTION_TYPES, parse_action
+from gui_agent_rl.schemas import (
+    ALL_ACTION_TYPES,
+    JsonlError,
+    JsonlWriter,
+    Sample,
+    describe_validation_error,
+    iter_jsonl,
+    parse_action,
+)
 
 
 @dataclass(frozen=True)
@@ -64,68 +71,42 @@ def parse_slip(text: str) -> Slip:
         raise ValueError(f"slip rate {rate_text!r} is not a number") from None
     if not 0.0 < rate <= 1.0:
         raise ValueError(f"slip rate {rate_text} is outside (0, 1]")
-    slip = Slip(source, target, rate)
-    try:
-        parse_action(slip.target_answer())
-    except ValueError:
+    if not _parameterless(target):
         bare = ", ".join(t for t in ALL_ACTION_TYPES if _parameterless(t))
-        raise ValueError(
-            f"slip target {target!r} needs a parameter; use an action without one ({bare})"
-        ) from None
-    return slip
+        raise ValueError(f"slip target {target!r} needs a parameter; use an action without one ({bare})")
+    return Slip(source, target, rate)
 
 
 def _parameterless(kind: str) -> bool:
     try:
-        parse_action({"action_type": kind, "action_parameter": {kind: ""}})
+        parse_action(Slip(kind, kind, 1.0).target_answer())
     except ValueError:
         return False
     return True
 
 
-def _gold_turn(record: object, where: str) -> dict:
-    turns = record.get("conversations") if isinstance(record, dict) else None
-    if (
-        not isinstance(turns, list)
-        or not turns
-        or not isinstance(turns[-1], dict)
-        or "value" not in turns[-1]
-    ):
-        raise ValueError(f"{where}: no gold answer (the last turn of 'conversations')")
-    return turns[-1]
-
-
 def slip_demonstrations(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], slip: Slip, seed: int = 0
 ) -> tuple[int, int]:
-    """Copy the JSONL ``src`` to ``dst`` with ``slip`` applied; returns (slipped, steps of SOURCE).
+    """Copy the samples JSONL ``src`` to ``dst`` with ``slip`` applied; returns (slipped, steps of SOURCE).
 
-    Every other line is copied byte for byte. Reads and writes one line at a time. ``ValueError``
-    naming the file and line for a line that is not a record with a gold answer.
+    Every other record is written unchanged, one at a time, atomically (:class:`JsonlWriter`). A line
+    that is not a sample with a valid gold action raises :class:`JsonlError` naming the file and line.
     """
     rng = random.Random(f"{seed}/slip/{slip}")
     slipped = eligible = 0
-    with open(src, encoding="utf-8") as fin, open(dst, "w", encoding="utf-8") as fout:
-        for number, line in enumerate(fin, 1):
-            if not line.strip():  # kept as it is, like every line the slip does not touch
-                fout.write(line)
-                continue
-            where = f"{Path(src).name}:{number}"
+    with JsonlWriter(dst) as out:
+        for lineno, record in iter_jsonl(src):
             try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise ValueError(f"{where}: not JSON ({exc})") from None
-            gold = _gold_turn(record, where)
-            try:
-                kind = json.loads(gold["value"]).get("action_type")
-            except (json.JSONDecodeError, TypeError, AttributeError):
-                raise ValueError(f"{where}: the gold answer is not a JSON action") from None
+                kind = parse_action(Sample.model_validate(record).solution).action_type
+            except ValidationError as exc:
+                raise JsonlError(src, lineno, describe_validation_error(exc)) from None
+            except ValueError as exc:
+                raise JsonlError(src, lineno, f"the gold answer is not a valid action: {exc}") from None
             if kind == slip.source:
                 eligible += 1
                 if rng.random() < slip.rate:
                     slipped += 1
-                    gold["value"] = slip.target_answer()
-                    fout.write(orjson.dumps(record).decode() + "\n")
-                    continue
-            fout.write(line)
+                    record["conversations"][1]["value"] = slip.target_answer()
+            out.write(record)
     return slipped, eligible
